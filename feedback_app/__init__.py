@@ -1,0 +1,83 @@
+"""The Phản Ánh service: create_app builds the Flask app from settings."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import redis
+from flask import Flask, send_from_directory
+
+from feedback_app.config import PROJECT_ROOT, load_settings
+from feedback_app.extensions import api, db, limiter, migrate
+
+log = logging.getLogger(__name__)
+
+
+def _redis_url(app: Flask) -> str:
+    if app.config["REDIS_URL"]:
+        return app.config["REDIS_URL"]
+    from feedback_app.embedded_redis import ensure_embedded_redis
+
+    app.config["REDIS_URL"] = ensure_embedded_redis(app.config["INSTANCE_PATH"])
+    return app.config["REDIS_URL"]
+
+
+def _limiter_storage(url: str) -> str:
+    return "redis+unix://" + url[len("unix://"):] if url.startswith("unix://") else url
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Cache-Control", "no-store") if response.status_code >= 400 else None
+    return response
+
+
+def create_app(config: dict | None = None) -> Flask:
+    settings = load_settings(config)
+    Path(settings["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
+    app.config.update(settings)
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    redis_url = _redis_url(app)
+    # The app's own client, short timeouts: a dead Redis must slow nothing that does not need it.
+    app.extensions["redis"] = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(redis_url))
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 1, "socket_connect_timeout": 1})
+    # Redis down must not stop intake: limits fall back to memory until it is back.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config["RATELIMIT_DEFAULT"] = app.config["RATELIMIT_DEFAULT"]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    limiter.init_app(app)
+    api.init_app(app)
+    api.spec.components.security_scheme("ApiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
+
+    from feedback_app import models  # noqa: F401  (one metadata for Alembic)
+    from feedback_app.errors import register_error_handlers
+    from feedback_app.resources.directory.routes import blp as directory_blp
+    from feedback_app.resources.feedback.routes import blp as feedback_blp
+    from feedback_app.resources.system.routes import blp as system_blp
+
+    api.register_blueprint(feedback_blp)
+    api.register_blueprint(directory_blp)
+    app.register_blueprint(system_blp)
+    limiter.exempt(system_blp)
+    register_error_handlers(app)
+    app.after_request(_security_headers)
+
+    @app.get("/api/docs/assets/<path:filename>")
+    def swagger_assets(filename):
+        import swagger_ui_bundle
+
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
+
+    from feedback_app.cli import register_cli
+
+    register_cli(app)
+    return app

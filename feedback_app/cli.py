@@ -1,0 +1,83 @@
+"""Flask CLI commands: the directory, API keys; each command is one transaction."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import AppGroup
+
+from feedback_app.extensions import db
+from feedback_app.services.errors import DomainError
+
+directory_cli = AppGroup("directory", help="The directory of areas, fields, agencies and routing rules.")
+apikeys_cli = AppGroup("apikeys", help="API keys for trusted clients (the app backend, Open311 clients).")
+
+
+@directory_cli.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def directory_load(path: Path):
+    """Load a directory YAML file: all of it or, if anything is wrong, none of it."""
+    from feedback_app.services.directory_loader import DirectoryError, load_directory
+
+    try:
+        summary = load_directory(path.read_text(encoding="utf-8"), source=str(path))
+    except DirectoryError as err:
+        db.session.rollback()
+        click.echo(f"{path}: the directory was not loaded; nothing changed.", err=True)
+        for problem in err.problems:
+            click.echo(f"  {path}:{problem}", err=True)
+        sys.exit(1)
+    except UnicodeDecodeError:
+        click.echo(f"{path}: not UTF-8 text; nothing changed.", err=True)
+        sys.exit(1)
+    db.session.commit()
+    for section, counts in summary.items():
+        click.echo(f"{section}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@apikeys_cli.command("create")
+@click.argument("name")
+@click.option("--scope", "scopes", required=True, help="Comma-separated: intake, open311, triage, reports, admin.")
+def apikeys_create(name: str, scopes: str):
+    """Create a key; it is printed once and only its hash is kept."""
+    from feedback_app.services.clients import create_api_client
+
+    try:
+        client, raw_key = create_api_client(name=name, scopes=[s.strip() for s in scopes.split(",") if s.strip()])
+    except DomainError as err:
+        db.session.rollback()
+        click.echo(f"error: {err.errors or err.message_key}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(raw_key)
+
+
+@apikeys_cli.command("revoke")
+@click.argument("name")
+def apikeys_revoke(name: str):
+    """Revoke a key at once."""
+    from feedback_app.services.clients import revoke_api_client
+
+    if revoke_api_client(name=name) is None:
+        click.echo(f"no API client named {name}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"revoked {name}")
+
+
+@apikeys_cli.command("list")
+def apikeys_list():
+    """Name, key prefix, scopes and state of every key."""
+    from feedback_app.models import ApiClient
+
+    for c in db.session.scalars(sa.select(ApiClient).order_by(ApiClient.id)):
+        state = "revoked" if c.revoked_at else "active"
+        click.echo(f"{c.name}\t{c.key_prefix}…\t{','.join(c.scopes)}\t{state}")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(directory_cli)
+    app.cli.add_command(apikeys_cli)

@@ -1,0 +1,90 @@
+"""Settings from the environment, with embedded defaults that make one command enough on a laptop."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_path() -> Path:
+    return Path(os.environ.get("INSTANCE_PATH", PROJECT_ROOT / "instance")).resolve()
+
+
+def _secret_key(env: str, instance: Path) -> str:
+    """Production must be given a key; development keeps one generated key under instance/."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if env == "production":
+        raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_settings(overrides: dict | None = None) -> dict:
+    """Read every setting once; `overrides` (tests, tools) win over the environment."""
+    overrides = dict(overrides or {})
+    env = overrides.get("APP_ENV") or os.environ.get("APP_ENV", "development")
+    instance = Path(overrides.get("INSTANCE_PATH") or _instance_path())
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'feedback.db'}"
+    settings = {
+        "APP_ENV": env,
+        "INSTANCE_PATH": str(instance),
+        "DEBUG": env == "development" and _bool(os.environ.get("FLASK_DEBUG"), False),
+        "TESTING": False,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # None means: start (or reuse) the embedded Redis under instance/.
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(instance / "uploads"),
+        "MODEL_DIR": os.environ.get("MODEL_DIR") or str(instance / "models"),
+        "UPLOAD_MAX_BYTES": int(os.environ.get("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)),
+        "UPLOAD_MAX_FILES": int(os.environ.get("UPLOAD_MAX_FILES", 5)),
+        # Five 10 MB files plus the form fields; anything larger is refused before it is read.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 52 * 1024 * 1024)),
+        "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_SUBMIT": os.environ.get("RATELIMIT_SUBMIT", "10 per minute;100 per day"),
+        "RATELIMIT_DEFAULT": os.environ.get("RATELIMIT_DEFAULT", "300 per minute"),
+        "IDEMPOTENCY_TTL_HOURS": int(os.environ.get("IDEMPOTENCY_TTL_HOURS", 48)),
+        "IDEMPOTENCY_LOCK_SECONDS": int(os.environ.get("IDEMPOTENCY_LOCK_SECONDS", 60)),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
+        "TIMEZONE": "Asia/Ho_Chi_Minh",
+        "DEFAULT_LANGUAGE": os.environ.get("DEFAULT_LANGUAGE", "vi"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # flask-smorest / OpenAPI
+        "API_TITLE": "Phản Ánh API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        # Swagger UI assets are served from our own static folder: no CDN.
+        "OPENAPI_SWAGGER_UI_URL": os.environ.get("OPENAPI_SWAGGER_UI_URL", "/api/docs/assets/"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "JSON_SORT_KEYS": False,
+    }
+    if database_url.startswith("postgresql"):
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": True,
+            "pool_size": int(os.environ.get("DB_POOL_SIZE", 10)),
+            "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", 10)),
+            "pool_recycle": 1800,
+        }
+    settings.update(overrides)
+    settings["SECRET_KEY"] = settings.get("SECRET_KEY") or _secret_key(
+        settings["APP_ENV"], Path(settings["INSTANCE_PATH"])
+    )
+    if settings["APP_ENV"] == "production":
+        settings["DEBUG"] = False
+    return settings

@@ -1,0 +1,80 @@
+"""One error shape everywhere: {"code", "status", "message", "errors"}, in the caller's language."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from flask_limiter.errors import RateLimitExceeded
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from feedback_app.extensions import db
+from feedback_app.i18n import translate, translate_field_errors
+from feedback_app.services.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KEYS = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    409: "conflict", 412: "stale_version", 413: "too_large", 415: "unsupported_media_type",
+    422: "validation_failed", 429: "rate_limited", 500: "internal_error", 503: "service_unavailable",
+}
+STATUS_NAMES = {
+    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+    409: "Conflict", 412: "Precondition Failed", 413: "Payload Too Large", 415: "Unsupported Media Type",
+    422: "Unprocessable Entity", 428: "Precondition Required", 429: "Too Many Requests",
+    500: "Internal Server Error", 503: "Service Unavailable",
+}
+
+
+def error_response(status: int, message_key: str | None = None, errors=None, headers=None, **params):
+    body = {
+        "code": status,
+        "status": STATUS_NAMES.get(status, "Error"),
+        "message": translate(message_key or DEFAULT_KEYS.get(status, "bad_request"), **params),
+        "errors": translate_field_errors(errors or {}),
+    }
+    response = jsonify(body)
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def handle_domain_error(error: DomainError):
+        db.session.rollback()
+        return error_response(error.status, error.message_key, error.errors, **error.params)
+
+    @app.errorhandler(RateLimitExceeded)
+    def handle_rate_limit(error: RateLimitExceeded):
+        db.session.rollback()
+        headers = {}
+        retry = getattr(error, "retry_after", None)
+        if retry:
+            headers["Retry-After"] = str(int(retry))
+        return error_response(429, "rate_limited", {"limit": [str(error.description)]}, headers)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error: HTTPException):
+        db.session.rollback()
+        if isinstance(error, InternalServerError):
+            original = getattr(error, "original_exception", None)
+            if original is not None:
+                log.error("unhandled error: %s", type(original).__name__, exc_info=original)
+        data = getattr(error, "data", None) or {}
+        errors = data.get("errors") or data.get("messages") or {}
+        # webargs nests errors by location ({"json": {...}}); a client wants the fields.
+        if isinstance(errors, dict) and len(errors) == 1 and next(iter(errors)) in ("json", "query", "form", "headers", "files", "view_args"):
+            errors = next(iter(errors.values()))
+        key = DEFAULT_KEYS.get(error.code or 500, "bad_request")
+        headers = dict(data.get("headers") or {})
+        if error.code == 405 and getattr(error, "valid_methods", None):
+            headers["Allow"] = ", ".join(error.valid_methods)
+        return error_response(error.code or 500, key, errors, headers)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        db.session.rollback()
+        log.error("unhandled error: %s", type(error).__name__, exc_info=error)
+        return error_response(500, "internal_error")

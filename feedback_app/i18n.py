@@ -1,0 +1,133 @@
+"""Messages for people in Vietnamese and English, chosen by Accept-Language (Vietnamese first)."""
+from __future__ import annotations
+
+from flask import has_request_context, request
+
+LANGUAGES = ("vi", "en")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "bad_request": {"vi": "Yêu cầu không hợp lệ.", "en": "The request is not valid."},
+    "invalid_json": {"vi": "Nội dung JSON không đọc được.", "en": "The JSON body could not be parsed."},
+    "validation_failed": {
+        "vi": "Dữ liệu gửi lên chưa hợp lệ, vui lòng kiểm tra các trường được nêu.",
+        "en": "Some fields are not valid; see the errors for each field.",
+    },
+    "unauthorized": {"vi": "Cần xác thực.", "en": "Authentication is required."},
+    "forbidden": {"vi": "Bạn không có quyền thực hiện thao tác này.", "en": "You are not allowed to do this."},
+    "not_found": {"vi": "Không tìm thấy.", "en": "Not found."},
+    "item_not_found": {"vi": "Không tìm thấy phản ánh với mã này.", "en": "No feedback with this tracking code."},
+    "method_not_allowed": {"vi": "Phương thức không được hỗ trợ.", "en": "Method not allowed."},
+    "conflict": {"vi": "Xung đột dữ liệu.", "en": "Conflict."},
+    "illegal_transition": {
+        "vi": "Không thể chuyển từ trạng thái {from_status} sang {to_status}.",
+        "en": "Cannot move from {from_status} to {to_status}.",
+    },
+    "stale_version": {
+        "vi": "Dữ liệu đã được người khác thay đổi, vui lòng tải lại.",
+        "en": "Someone else changed this item; reload it and try again.",
+    },
+    "idempotency_in_progress": {
+        "vi": "Yêu cầu với khóa này đang được xử lý, vui lòng thử lại sau.",
+        "en": "A request with this Idempotency-Key is still being processed; retry later.",
+    },
+    "idempotency_mismatch": {
+        "vi": "Khóa Idempotency-Key đã được dùng cho một yêu cầu khác.",
+        "en": "This Idempotency-Key was already used with a different request body.",
+    },
+    "idempotency_key_invalid": {
+        "vi": "Khóa Idempotency-Key phải dài 1 đến 200 ký tự.",
+        "en": "Idempotency-Key must be 1 to 200 printable characters.",
+    },
+    "unprocessable": {"vi": "Không thể xử lý yêu cầu.", "en": "The request cannot be processed."},
+    "too_large": {"vi": "Dữ liệu gửi lên quá lớn.", "en": "The request is too large."},
+    "file_too_large": {
+        "vi": "Tệp {name} vượt quá {limit_mb} MB.",
+        "en": "File {name} is larger than {limit_mb} MB.",
+    },
+    "too_many_files": {
+        "vi": "Chỉ được gửi tối đa {limit} tệp.",
+        "en": "At most {limit} files may be sent.",
+    },
+    "unsupported_media_type": {
+        "vi": "Định dạng nội dung không được hỗ trợ; hãy gửi JSON hoặc multipart/form-data.",
+        "en": "Unsupported content type; send JSON or multipart/form-data.",
+    },
+    "unsupported_file_type": {
+        "vi": "Tệp {name} không phải ảnh JPEG, PNG, WebP hoặc video MP4.",
+        "en": "File {name} is not a JPEG, PNG or WebP image or an MP4 video.",
+    },
+    "rate_limited": {
+        "vi": "Bạn gửi quá nhiều yêu cầu, vui lòng thử lại sau.",
+        "en": "Too many requests; please try again later.",
+    },
+    "invalid_citizen_token": {
+        "vi": "Mã bí mật của người gửi không đúng.",
+        "en": "The citizen token is not valid for this item.",
+    },
+    "item_closed_for_messages": {
+        "vi": "Phản ánh đã kết thúc, không thể bổ sung thông tin.",
+        "en": "This item is finished; no more information can be added.",
+    },
+    "unknown_category": {"vi": "Lĩnh vực không tồn tại.", "en": "Unknown category."},
+    "unknown_area": {"vi": "Địa bàn không tồn tại.", "en": "Unknown area."},
+    "internal_error": {
+        "vi": "Hệ thống gặp lỗi, vui lòng thử lại sau.",
+        "en": "Something went wrong on our side; please try again later.",
+    },
+    "service_unavailable": {
+        "vi": "Dịch vụ tạm thời không sẵn sàng.",
+        "en": "The service is temporarily unavailable.",
+    },
+}
+
+# marshmallow's own messages, for the per-field errors of a 422.
+FIELD_MESSAGES_VI = {
+    "Missing data for required field.": "Thiếu dữ liệu cho trường bắt buộc.",
+    "Unknown field.": "Trường không được chấp nhận.",
+    "Not a valid string.": "Không phải chuỗi ký tự hợp lệ.",
+    "Not a valid integer.": "Không phải số nguyên hợp lệ.",
+    "Not a valid number.": "Không phải số hợp lệ.",
+    "Not a valid boolean.": "Không phải giá trị đúng/sai hợp lệ.",
+    "Not a valid email address.": "Địa chỉ email không hợp lệ.",
+    "Not a valid mapping type.": "Không phải đối tượng hợp lệ.",
+    "Field may not be null.": "Trường không được để trống (null).",
+    "Invalid input type.": "Kiểu dữ liệu không hợp lệ.",
+    "Invalid value.": "Giá trị không hợp lệ.",
+}
+
+
+def negotiate_language() -> str:
+    if not has_request_context():
+        return "vi"
+    return request.accept_languages.best_match(LANGUAGES) or "vi"
+
+
+def translate(key: str, lang: str | None = None, **params) -> str:
+    lang = lang or negotiate_language()
+    entry = MESSAGES.get(key) or MESSAGES["bad_request"]
+    text = entry.get(lang) or entry["vi"]
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError):
+        return text
+
+
+def translate_field_errors(errors, lang: str | None = None):
+    """Walk marshmallow's nested error dict, translating the messages it knows."""
+    lang = lang or negotiate_language()
+    if lang != "vi":
+        return errors
+    if isinstance(errors, dict):
+        return {k: translate_field_errors(v, lang) for k, v in errors.items()}
+    if isinstance(errors, list):
+        return [translate_field_errors(v, lang) for v in errors]
+    if isinstance(errors, str):
+        if errors in FIELD_MESSAGES_VI:
+            return FIELD_MESSAGES_VI[errors]
+        if errors.startswith("Length must be between"):
+            return "Độ dài không hợp lệ: " + errors
+        if errors.startswith("Must be one of"):
+            return "Giá trị phải thuộc: " + errors.split(":", 1)[-1].strip()
+        if errors.startswith("Must be greater than or equal to") or errors.startswith("Must be less than"):
+            return "Giá trị ngoài khoảng cho phép: " + errors
+    return errors

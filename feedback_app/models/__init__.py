@@ -1,0 +1,20 @@
+"""Every model, imported so that Alembic and the app see one metadata."""
+from feedback_app.models.directory import Agency, Area, DirectoryVersion, Field, RoutingRule
+from feedback_app.models.feedback import Attachment, FeedbackItem, ItemContact, ItemEvent
+from feedback_app.models.platform import ApiClient, ClassifierModel, IdempotencyRecord, OutboxMessage
+
+__all__ = [
+    "Agency",
+    "ApiClient",
+    "Area",
+    "Attachment",
+    "ClassifierModel",
+    "DirectoryVersion",
+    "FeedbackItem",
+    "Field",
+    "IdempotencyRecord",
+    "ItemContact",
+    "ItemEvent",
+    "OutboxMessage",
+    "RoutingRule",
+]

@@ -1,0 +1,1 @@
+"""One folder per resource: routes.py (thin views) and schemas.py (marshmallow)."""

@@ -1,0 +1,156 @@
+"""What every view shares: the transaction boundary with Idempotency-Key, request payload parsing, uploads."""
+from __future__ import annotations
+
+import functools
+import json
+
+from flask import Response, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from feedback_app.extensions import db
+from feedback_app.services import idempotency
+from feedback_app.services.clients import current_client
+from feedback_app.services.errors import DomainError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from feedback_app.services.intake import Upload
+from feedback_app.services.storage import LocalStorage, sniff_content_type
+
+IDEMPOTENCY_HEADER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "description": "Retry safely: the same key and body replays the first answer for 24 hours or more.",
+}
+
+
+def storage() -> LocalStorage:
+    return LocalStorage(current_app.config["UPLOAD_DIR"])
+
+
+def read_payload() -> tuple[dict, list[tuple[str, object]]]:
+    """JSON, or multipart form fields (flat, `contact.name` style, or one `data` JSON part) plus files."""
+    mimetype = request.mimetype
+    try:
+        if mimetype == "application/json" or (mimetype or "").endswith("+json"):
+            body = request.get_json(silent=True)
+            if body is None:
+                raise DomainError("invalid_json", errors={"json": ["body is not valid JSON"]})
+            if not isinstance(body, dict):
+                raise Unprocessable("validation_failed", errors={"json": ["an object is expected"]})
+            return body, []
+        if mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            form = request.form
+            files = [(name, f) for name in request.files for f in request.files.getlist(name)]
+        else:
+            raise UnsupportedMediaType()
+    except RequestEntityTooLarge:
+        raise PayloadTooLarge() from None
+    if "data" in form:
+        try:
+            body = json.loads(form["data"])
+        except ValueError:
+            raise DomainError("invalid_json", errors={"data": ["the data part is not valid JSON"]}) from None
+        if not isinstance(body, dict):
+            raise Unprocessable("validation_failed", errors={"data": ["an object is expected"]})
+        extra = [k for k in form if k != "data"]
+        if extra:
+            raise Unprocessable("validation_failed", errors={k: ["Unknown field."] for k in extra})
+        return body, files
+    body: dict = {}
+    for key in form:
+        values = form.getlist(key)
+        value = values[0] if len(values) == 1 else values
+        if "." in key:
+            outer, inner = key.split(".", 1)
+            body.setdefault(outer, {})
+            if isinstance(body[outer], dict):
+                body[outer][inner] = value
+        else:
+            body[key] = value
+    return body, files
+
+
+def read_uploads(files) -> list[Upload]:
+    """Sniff each file from its bytes; refuse too many, too large, or not an image or MP4 video."""
+    limit = current_app.config["UPLOAD_MAX_FILES"]
+    max_bytes = current_app.config["UPLOAD_MAX_BYTES"]
+    if len(files) > limit:
+        raise Unprocessable("too_many_files", errors={"files": [f"at most {limit}"]}, limit=limit)
+    uploads = []
+    for index, (field_name, storage_file) in enumerate(files):
+        name = storage_file.filename or f"{field_name}[{index}]"
+        data = storage_file.stream.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise PayloadTooLarge("file_too_large", errors={"files": [name]}, name=name, limit_mb=max_bytes // 2**20)
+        content_type = sniff_content_type(data[:8192])
+        if content_type is None:
+            raise UnsupportedMediaType("unsupported_file_type", errors={"files": [name]}, name=name)
+        uploads.append(Upload(data=data, content_type=content_type))
+    return uploads
+
+
+def upload_fingerprints(uploads: list[Upload]) -> list[tuple[str, str]]:
+    import hashlib
+
+    return [(u.content_type, hashlib.sha256(u.data).hexdigest()) for u in uploads]
+
+
+def transactional(view):
+    """The one commit of a creating view, with Idempotency-Key honoured for the caller's client.
+
+    The view stashes its parsed request on `request.idempotency_body`; the answer is stored in
+    the same transaction as the work, so a crash leaves either both or neither.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            response = view(*args, **kwargs)
+            db.session.commit()
+            return response
+        if not (1 <= len(key) <= 200) or not key.isprintable():
+            raise DomainError("idempotency_key_invalid", errors={"Idempotency-Key": ["1 to 200 printable characters"]})
+        body, files = read_payload()
+        uploads = read_uploads(files)
+        request.parsed_payload = (body, uploads)
+        config = current_app.config
+        claim = idempotency.claim(
+            scope=current_client().scope,
+            key=key,
+            request_hash=idempotency.fingerprint(
+                method=request.method, path=request.path, body=body, files=upload_fingerprints(uploads)
+            ),
+            ttl_hours=config["IDEMPOTENCY_TTL_HOURS"],
+            lock_seconds=config["IDEMPOTENCY_LOCK_SECONDS"],
+        )
+        if isinstance(claim, idempotency.Replay):
+            replay = Response(claim.body, status=claim.status, mimetype="application/json")
+            for name, value in claim.headers.items():
+                replay.headers[name] = value
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
+        try:
+            response = view(*args, **kwargs)
+        except BaseException:
+            db.session.rollback()
+            idempotency.release(claim)
+            raise
+        if 200 <= response.status_code < 300:
+            kept = {k: v for k, v in response.headers.items() if k in ("Location", "ETag")}
+            idempotency.complete(claim, status=response.status_code, body=response.get_data(as_text=True), headers=kept)
+            db.session.commit()
+        else:
+            db.session.rollback()
+            idempotency.release(claim)
+        return response
+
+    return wrapper
+
+
+def parsed_request() -> tuple[dict, list[Upload]]:
+    """The request body and its uploads, parsed once per request."""
+    if not hasattr(request, "parsed_payload"):
+        body, files = read_payload()
+        request.parsed_payload = (body, read_uploads(files))
+    return request.parsed_payload

@@ -1,0 +1,1 @@
+"""The directory as the app's form needs it."""

@@ -1,0 +1,1 @@
+"""Citizen intake: submit, track, add information, and the public feed."""

@@ -1,0 +1,132 @@
+"""Citizen intake routes: thin views over the intake service."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import current_app, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from feedback_app.extensions import limiter
+from feedback_app.resources.common import IDEMPOTENCY_HEADER, parsed_request, storage, transactional
+from feedback_app.resources.feedback.schemas import (
+    FeedbackCreateSchema,
+    FeedbackCreatedSchema,
+    FeedPageSchema,
+    FeedQuerySchema,
+    MessageCreatedSchema,
+    MessageCreateSchema,
+    PublicFeedbackSchema,
+)
+from feedback_app.services import intake, public_view
+from feedback_app.services.clients import current_client
+from feedback_app.services.errors import Unprocessable
+
+blp = Blueprint("feedback", __name__, url_prefix="/api/v1/feedback", description="Citizen intake and tracking.")
+
+MULTIPART_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": FeedbackCreateSchema},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {
+                        "data": {"type": "string", "description": "The JSON document of application/json."},
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "maxItems": 5},
+                    },
+                }
+            },
+        },
+    },
+    "parameters": [IDEMPOTENCY_HEADER],
+}
+
+
+def _submit_limit() -> str:
+    return current_app.config["RATELIMIT_SUBMIT"]
+
+
+def _load(schema: ma.Schema, body: dict) -> dict:
+    try:
+        return schema.load(body)
+    except ma.ValidationError as err:
+        raise Unprocessable("validation_failed", errors=err.messages) from None
+
+
+@blp.route("")
+class FeedbackCollection(MethodView):
+    @blp.arguments(FeedQuerySchema, location="query")
+    @blp.response(200, FeedPageSchema)
+    def get(self, query):
+        """The public feed: items whose citizens agreed to publish them."""
+        return public_view.public_feed(**query)
+
+    @blp.doc(**MULTIPART_DOC)
+    @blp.alt_response(422, description="Invalid fields")
+    @blp.alt_response(409, description="A request with this Idempotency-Key is still running")
+    @blp.alt_response(413, description="Too large")
+    @blp.alt_response(415, description="Not JSON or multipart, or a file that is not an image or MP4")
+    @blp.alt_response(429, description="Too many submissions")
+    @limiter.limit(_submit_limit, methods=["POST"])
+    @transactional
+    @blp.response(201, FeedbackCreatedSchema)
+    def post(self):
+        """Submit a complaint or recommendation (JSON, or multipart with up to 5 photos or videos)."""
+        body, uploads = parsed_request()
+        data = _load(FeedbackCreateSchema(), body)
+        item, token = intake.submit_feedback(data=data, uploads=uploads, client=current_client(), storage=storage())
+        links = {
+            "self": url_for("feedback.FeedbackByCode", tracking_code=item.tracking_code),
+            "messages": url_for("feedback.FeedbackMessages", tracking_code=item.tracking_code),
+        }
+        return {
+            "id": item.id, "tracking_code": item.tracking_code, "citizen_token": token, "status": item.status,
+            "category": public_view._ref(item.category), "agency": public_view._ref(item.agency),
+            "due_at": item.due_at, "created_at": item.created_at, "links": links,
+        }, 201, {"Location": links["self"]}
+
+
+@blp.route("/<string:tracking_code>")
+class FeedbackByCode(MethodView):
+    @blp.response(200, PublicFeedbackSchema)
+    @blp.alt_response(404, description="No item with this tracking code")
+    def get(self, tracking_code):
+        """Track an item: status, field, agency, public timeline and answer; no personal data."""
+        return public_view.public_view(intake.find_item(tracking_code))
+
+
+@blp.route("/<string:tracking_code>/messages")
+class FeedbackMessages(MethodView):
+    @blp.doc(
+        requestBody={
+            "required": True,
+            "content": {
+                "application/json": {"schema": MessageCreateSchema},
+                "multipart/form-data": {"schema": {"type": "object", "required": ["data"], "properties": {
+                    "data": {"type": "string"},
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "maxItems": 5},
+                }}},
+            },
+        },
+        parameters=[IDEMPOTENCY_HEADER, {"in": "header", "name": "X-Citizen-Token", "required": False,
+                                         "schema": {"type": "string"}}],
+    )
+    @blp.alt_response(403, description="Wrong citizen token")
+    @blp.alt_response(404, description="No item with this tracking code")
+    @blp.alt_response(409, description="The item is finished")
+    @blp.alt_response(422, description="Invalid fields")
+    @limiter.limit(_submit_limit, methods=["POST"])
+    @transactional
+    @blp.response(201, MessageCreatedSchema)
+    def post(self, tracking_code):
+        """Add information to one's own item (authorised by the citizen token)."""
+        body, uploads = parsed_request()
+        data = _load(MessageCreateSchema(), body)
+        item = intake.find_item(tracking_code)
+        client = current_client()
+        intake.authorise_citizen(item, data.get("citizen_token") or request.headers.get("X-Citizen-Token"), client)
+        event = intake.add_citizen_message(item=item, message=data["message"], uploads=uploads, client=client,
+                                           storage=storage())
+        return {"tracking_code": item.tracking_code, "status": item.status, "received_at": event.created_at}, 201

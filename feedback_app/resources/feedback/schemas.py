@@ -1,0 +1,131 @@
+"""Citizen intake schemas: what a citizen may send (never a status, agency or deadline) and what anyone may see."""
+from __future__ import annotations
+
+import re
+
+import marshmallow as ma
+
+from feedback_app.models.feedback import CHANNELS, STATUSES
+from feedback_app.resources.fields import LocalDateTime, StrictSchema
+
+PHONE = re.compile(r"^\+?[0-9 .\-()]{6,20}$")
+
+
+def _not_blank(value: str) -> None:
+    if not value or not value.strip():
+        raise ma.ValidationError("Must not be blank.")
+
+
+class ContactSchema(StrictSchema):
+    name = ma.fields.String(validate=ma.validate.Length(max=200), allow_none=True)
+    phone = ma.fields.String(validate=ma.validate.Regexp(PHONE, error="Not a valid phone number."), allow_none=True)
+    email = ma.fields.Email(validate=ma.validate.Length(max=320), allow_none=True)
+
+
+class FeedbackCreateSchema(StrictSchema):
+    description = ma.fields.String(required=True, validate=[ma.validate.Length(10, 4000), _not_blank])
+    title = ma.fields.String(validate=ma.validate.Length(max=200), allow_none=True)
+    category = ma.fields.String(validate=ma.validate.Length(1, 64), allow_none=True,
+                                metadata={"description": "A field code the citizen chose (GET /api/v1/categories)."})
+    lat = ma.fields.Float(validate=ma.validate.Range(-90, 90), allow_none=True, allow_nan=False)
+    lon = ma.fields.Float(validate=ma.validate.Range(-180, 180), allow_none=True, allow_nan=False)
+    address = ma.fields.String(validate=ma.validate.Length(max=500), allow_none=True)
+    area_code = ma.fields.String(validate=ma.validate.Length(1, 32), allow_none=True)
+    contact = ma.fields.Nested(ContactSchema, allow_none=True)
+    anonymous = ma.fields.Boolean(load_default=False)
+    consent_public = ma.fields.Boolean(load_default=False)
+    channel = ma.fields.String(validate=ma.validate.OneOf(CHANNELS), allow_none=True)
+    language = ma.fields.String(validate=ma.validate.OneOf(("vi", "en")), allow_none=True)
+    external_ref = ma.fields.String(validate=ma.validate.Length(max=128), allow_none=True,
+                                    metadata={"description": "The app backend's own id for this submission."})
+
+    @ma.validates_schema
+    def _point_is_whole(self, data, **kwargs):
+        if (data.get("lat") is None) != (data.get("lon") is None):
+            raise ma.ValidationError("lat and lon go together.", "lat")
+
+
+class NamedRefSchema(ma.Schema):
+    code = ma.fields.String()
+    name_vi = ma.fields.String()
+    name_en = ma.fields.String()
+
+
+class FeedbackLinksSchema(ma.Schema):
+    self = ma.fields.String()
+    messages = ma.fields.String()
+
+
+class FeedbackCreatedSchema(ma.Schema):
+    id = ma.fields.UUID()
+    tracking_code = ma.fields.String()
+    citizen_token = ma.fields.String(metadata={"description": "Shown once: needed to act on the item later."})
+    status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
+    category = ma.fields.Nested(NamedRefSchema, allow_none=True)
+    agency = ma.fields.Nested(NamedRefSchema, allow_none=True)
+    due_at = LocalDateTime(allow_none=True)
+    created_at = LocalDateTime()
+    links = ma.fields.Nested(FeedbackLinksSchema)
+
+
+class TimelineEntrySchema(ma.Schema):
+    kind = ma.fields.String()
+    status = ma.fields.String(allow_none=True)
+    at = LocalDateTime()
+    actor = ma.fields.String()
+    message = ma.fields.String(allow_none=True)
+
+
+class PublicAttachmentSchema(ma.Schema):
+    id = ma.fields.UUID()
+    content_type = ma.fields.String()
+    size = ma.fields.Integer()
+
+
+class PublicFeedbackSchema(ma.Schema):
+    tracking_code = ma.fields.String()
+    status = ma.fields.String()
+    title = ma.fields.String(allow_none=True)
+    description = ma.fields.String(allow_none=True)
+    category = ma.fields.Nested(NamedRefSchema, allow_none=True)
+    agency = ma.fields.Nested(NamedRefSchema, allow_none=True)
+    area = ma.fields.Nested(NamedRefSchema, allow_none=True)
+    created_at = LocalDateTime()
+    updated_at = LocalDateTime()
+    due_at = LocalDateTime(allow_none=True)
+    resolved_at = LocalDateTime(allow_none=True)
+    answer = ma.fields.String(allow_none=True)
+    attachments = ma.fields.List(ma.fields.Nested(PublicAttachmentSchema))
+    timeline = ma.fields.List(ma.fields.Nested(TimelineEntrySchema))
+
+
+class MessageCreateSchema(StrictSchema):
+    citizen_token = ma.fields.String(validate=ma.validate.Length(1, 200), allow_none=True,
+                                     metadata={"description": "Or the X-Citizen-Token header."})
+    message = ma.fields.String(required=True, validate=[ma.validate.Length(1, 4000), _not_blank])
+
+
+class MessageCreatedSchema(ma.Schema):
+    tracking_code = ma.fields.String()
+    status = ma.fields.String()
+    received_at = LocalDateTime()
+
+
+class FeedQuerySchema(StrictSchema):
+    area = ma.fields.String(validate=ma.validate.Length(1, 32))
+    category = ma.fields.String(validate=ma.validate.Length(1, 64))
+    status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(1, 100_000))
+    page_size = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
+
+
+class PageMetaSchema(ma.Schema):
+    page = ma.fields.Integer()
+    page_size = ma.fields.Integer()
+    total = ma.fields.Integer()
+    pages = ma.fields.Integer()
+
+
+class FeedPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(PublicFeedbackSchema))
+    pagination = ma.fields.Nested(PageMetaSchema)

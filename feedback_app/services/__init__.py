@@ -1,0 +1,1 @@
+"""Domain logic as plain functions: they flush, never commit."""

@@ -1,0 +1,77 @@
+"""Who is calling: an API client by its hashed key with scopes, or an anonymous caller."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import g, has_request_context, request
+
+from feedback_app.extensions import db
+from feedback_app.models import ApiClient
+from feedback_app.models.types import utcnow
+from feedback_app.services.errors import Conflict, Unprocessable
+
+KNOWN_SCOPES = ("intake", "open311", "triage", "reports", "admin")
+KEY_PREFIX = "pak_"
+
+
+@dataclass(frozen=True)
+class Client:
+    scope: str
+    trusted: bool = False
+    client_id: int | None = None
+    name: str | None = None
+    scopes: tuple[str, ...] = field(default_factory=tuple)
+
+
+ANONYMOUS = Client(scope="anonymous")
+
+
+def hash_key(raw_key: str) -> str:
+    # Keys are 256 random bits: a fast hash is enough, a slow one would only cost every request.
+    return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()
+
+
+def create_api_client(*, name: str, scopes: list[str]) -> tuple[ApiClient, str]:
+    unknown = [s for s in scopes if s not in KNOWN_SCOPES]
+    if unknown or not scopes:
+        raise Unprocessable(errors={"scope": [f"known scopes: {', '.join(KNOWN_SCOPES)}"]})
+    if db.session.scalar(sa.select(ApiClient.id).where(ApiClient.name == name)):
+        raise Conflict(errors={"name": ["an API client with this name exists"]})
+    raw_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    client = ApiClient(name=name, key_prefix=raw_key[:10], key_hash=hash_key(raw_key), scopes=list(scopes))
+    db.session.add(client)
+    db.session.flush()
+    return client, raw_key
+
+
+def revoke_api_client(*, name: str) -> ApiClient | None:
+    client = db.session.scalar(sa.select(ApiClient).where(ApiClient.name == name))
+    if client and client.revoked_at is None:
+        client.revoked_at = utcnow()
+        db.session.flush()
+    return client
+
+
+def client_for_key(raw_key: str | None) -> Client | None:
+    if not raw_key:
+        return None
+    row = db.session.scalar(
+        sa.select(ApiClient).where(ApiClient.key_hash == hash_key(raw_key), ApiClient.revoked_at.is_(None))
+    )
+    if row is None:
+        return None
+    return Client(scope=f"client:{row.id}", trusted=True, client_id=row.id, name=row.name, scopes=tuple(row.scopes))
+
+
+def current_client() -> Client:
+    """Resolved once per request; an unknown key is treated as no key (the route decides if one is needed)."""
+    if not has_request_context():
+        return ANONYMOUS
+    if "api_client" not in g:
+        raw = request.headers.get("X-API-Key") or request.args.get("api_key")
+        g.api_client = client_for_key(raw) or ANONYMOUS
+        g.api_key_invalid = bool(raw) and g.api_client is ANONYMOUS
+    return g.api_client

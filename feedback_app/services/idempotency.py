@@ -1,0 +1,94 @@
+"""Idempotency keys: the same key and body replays the first answer; another body is refused; a running twin waits."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from feedback_app.extensions import db
+from feedback_app.models import IdempotencyRecord
+from feedback_app.models.types import utcnow
+from feedback_app.services.errors import Conflict, Unprocessable
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    body: str
+    headers: dict
+
+
+def fingerprint(*, method: str, path: str, body: object, files: list[tuple[str, str]] | None = None) -> str:
+    """A hash of what the request means, not its bytes: a multipart boundary or key order changes nothing."""
+    canonical = json.dumps(
+        {"m": method, "p": path, "b": body, "f": sorted(files or [])},
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def claim(*, scope: str, key: str, request_hash: str, ttl_hours: int, lock_seconds: int) -> IdempotencyRecord | Replay:
+    """Commit a 'running' claim on the key in its own short transaction, or say why not."""
+    now = utcnow()
+    for _ in range(3):
+        record = IdempotencyRecord(
+            client_scope=scope, key=key, request_hash=request_hash, state="running",
+            locked_at=now, created_at=now, expires_at=now + timedelta(hours=ttl_hours),
+        )
+        db.session.add(record)
+        try:
+            db.session.commit()
+            return record
+        except IntegrityError:
+            db.session.rollback()
+        existing = db.session.scalar(
+            sa.select(IdempotencyRecord).where(
+                IdempotencyRecord.client_scope == scope, IdempotencyRecord.key == key
+            )
+        )
+        if existing is None:
+            continue
+        if existing.expires_at <= now:
+            db.session.delete(existing)
+            db.session.commit()
+            continue
+        if existing.request_hash != request_hash:
+            raise Unprocessable("idempotency_mismatch", errors={"Idempotency-Key": ["used with another body"]})
+        if existing.state == "done":
+            return Replay(existing.response_status, existing.response_body or "", existing.response_headers or {})
+        if existing.locked_at > now - timedelta(seconds=lock_seconds):
+            raise Conflict("idempotency_in_progress")
+        # A claim abandoned by a crashed process: nothing of it was committed, so take it over.
+        taken = db.session.execute(
+            sa.update(IdempotencyRecord)
+            .where(IdempotencyRecord.id == existing.id, IdempotencyRecord.locked_at == existing.locked_at)
+            .values(locked_at=now)
+        ).rowcount
+        db.session.commit()
+        if taken == 1:
+            return db.session.get(IdempotencyRecord, existing.id)
+        raise Conflict("idempotency_in_progress")
+    raise Conflict("idempotency_in_progress")
+
+
+def complete(record: IdempotencyRecord, *, status: int, body: str, headers: dict) -> None:
+    """Joined to the caller's transaction: the answer is stored exactly when the work is committed."""
+    db.session.execute(
+        sa.update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == record.id)
+        .values(state="done", response_status=status, response_body=body, response_headers=headers)
+    )
+
+
+def release(record: IdempotencyRecord) -> None:
+    db.session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.id == record.id))
+    db.session.commit()
+
+
+def purge_expired() -> int:
+    result = db.session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < utcnow()))
+    return result.rowcount or 0

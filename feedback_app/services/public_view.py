@@ -1,0 +1,86 @@
+"""What the public may see of an item: no contact, no personal details in the text, no internal notes."""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from feedback_app.extensions import db
+from feedback_app.models import Area, FeedbackItem
+from feedback_app.services.directory import get_area
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", re.UNICODE)
+# Phone-like runs of 8+ digits with spaces, dots or dashes (0912 345 678, +84.912.345.678).
+PHONE = re.compile(r"(?<!\w)\+?\d(?:[ .\-()]?\d){7,14}(?!\w)")
+ID_NUMBER = re.compile(r"(?<!\d)\d{9}(?:\d{3})?(?!\d)")
+
+
+def mask_personal_data(text: str | None) -> str | None:
+    if not text:
+        return text
+    text = EMAIL.sub("[email]", text)
+    text = PHONE.sub("[số điện thoại]", text)
+    return ID_NUMBER.sub("[số giấy tờ]", text)
+
+
+def _ref(obj) -> dict | None:
+    return None if obj is None else {"code": obj.code, "name_vi": obj.name_vi, "name_en": obj.name_en}
+
+
+def public_timeline(item: FeedbackItem) -> list[dict]:
+    entries = []
+    for event in item.events:
+        if not event.public:
+            continue
+        entries.append({
+            "kind": event.kind,
+            "status": event.to_status,
+            "at": event.created_at,
+            "actor": "citizen" if event.actor_kind in ("citizen", "client") else ("agency" if event.actor_kind == "staff" else "system"),
+            "message": mask_personal_data(event.message),
+        })
+    return entries
+
+
+def public_view(item: FeedbackItem, *, with_timeline: bool = True) -> dict:
+    shown = item.consent_public
+    return {
+        "tracking_code": item.tracking_code,
+        "status": item.status,
+        # The citizen's words are public only with consent, and even then without phone numbers or e-mails.
+        "title": mask_personal_data(item.title) if shown else None,
+        "description": mask_personal_data(item.description) if shown else None,
+        "category": _ref(item.category),
+        "agency": _ref(item.agency),
+        "area": _ref(item.area),
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+        "due_at": item.due_at,
+        "resolved_at": item.resolved_at,
+        "answer": item.answer,
+        "attachments": [a for a in item.attachments if a.public and (shown or a.uploaded_by != "citizen")],
+        "timeline": public_timeline(item) if with_timeline else [],
+    }
+
+
+def public_feed(*, area: str | None, category: str | None, status: str | None, page: int, page_size: int) -> dict:
+    from feedback_app.models import Field
+
+    query = sa.select(FeedbackItem).where(FeedbackItem.consent_public.is_(True))
+    if area:
+        root = get_area(area)
+        query = query.join(Area, Area.id == FeedbackItem.area_id).where(
+            sa.or_(Area.path == root.path, Area.path.like(f"{root.path}/%"))
+        )
+    if category:
+        query = query.join(Field, Field.id == FeedbackItem.category_id).where(Field.code == category)
+    if status:
+        query = query.where(FeedbackItem.status == status)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.order_by(FeedbackItem.created_at.desc(), FeedbackItem.id).limit(page_size).offset((page - 1) * page_size)
+    ).all()
+    return {
+        "items": [public_view(item, with_timeline=False) for item in rows],
+        "pagination": {"page": page, "page_size": page_size, "total": total, "pages": -(-total // page_size)},
+    }
