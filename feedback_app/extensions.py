@@ -31,3 +31,13 @@ def rate_limit_key() -> str:
 
 
 limiter = Limiter(key_func=rate_limit_key, strategy="moving-window")
+
+
+def _strict_arguments() -> None:
+    """webargs would drop unknown query parameters; our schemas say RAISE, and webargs should listen."""
+    from flask_smorest import Blueprint
+
+    Blueprint.ARGUMENTS_PARSER.unknown = None
+
+
+_strict_arguments()

@@ -45,6 +45,8 @@ def read_payload() -> tuple[dict, list[tuple[str, object]]]:
             raise UnsupportedMediaType()
     except RequestEntityTooLarge:
         raise PayloadTooLarge() from None
+    if any(not key for key in files_names(files)):
+        raise Unprocessable("validation_failed", errors={"files": ["each file part needs a name"]})
     if "data" in form:
         try:
             body = json.loads(form["data"])
@@ -57,6 +59,8 @@ def read_payload() -> tuple[dict, list[tuple[str, object]]]:
             raise Unprocessable("validation_failed", errors={k: ["Unknown field."] for k in extra})
         return body, files
     body: dict = {}
+    if any(not key for key in form):
+        raise Unprocessable("validation_failed", errors={"": ["Unknown field."]})
     for key in form:
         values = form.getlist(key)
         value = values[0] if len(values) == 1 else values
@@ -68,6 +72,10 @@ def read_payload() -> tuple[dict, list[tuple[str, object]]]:
         else:
             body[key] = value
     return body, files
+
+
+def files_names(files) -> list:
+    return [name for name, _ in files]
 
 
 def read_uploads(files) -> list[Upload]:

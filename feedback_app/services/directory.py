@@ -35,6 +35,10 @@ def get_field(code: str) -> Field:
     return field
 
 
+def find_area(code: str) -> Area | None:
+    return db.session.scalar(sa.select(Area).where(Area.code == code))
+
+
 def get_area(code: str) -> Area:
     area = db.session.scalar(sa.select(Area).where(Area.code == code))
     if area is None:

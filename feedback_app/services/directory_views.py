@@ -6,18 +6,21 @@ from sqlalchemy.orm import aliased
 
 from feedback_app.extensions import db
 from feedback_app.models import Agency, Area, Field
-from feedback_app.services.directory import get_area
+from feedback_app.services.directory import find_area
 
 
 def list_categories() -> list[Field]:
     return db.session.scalars(sa.select(Field).where(Field.active.is_(True)).order_by(Field.id)).all()
 
 
-def list_areas(*, tree: bool, parent: str | None) -> list[dict]:
+def list_areas(*, tree: bool = False, parent: str | None = None) -> list[dict]:
     parent_area = aliased(Area)
     query = sa.select(Area, parent_area.code).outerjoin(parent_area, parent_area.id == Area.parent_id)
     if parent:
-        query = query.where(Area.parent_id == get_area(parent).id)
+        parent_area = find_area(parent)
+        if parent_area is None:
+            return []
+        query = query.where(Area.parent_id == parent_area.id)
     rows = db.session.execute(query.order_by(Area.depth, Area.code)).all()
     nodes = [
         {"code": a.code, "parent_code": p, "level": a.level, "name_vi": a.name_vi, "name_en": a.name_en,
@@ -34,7 +37,7 @@ def list_areas(*, tree: bool, parent: str | None) -> list[dict]:
     return roots
 
 
-def list_agencies(*, area: str | None, kind: str | None) -> list[dict]:
+def list_agencies(*, area: str | None = None, kind: str | None = None) -> list[dict]:
     query = (
         sa.select(Agency, Area.code)
         .join(Area, Area.id == Agency.area_id)
@@ -42,7 +45,7 @@ def list_agencies(*, area: str | None, kind: str | None) -> list[dict]:
         .order_by(Area.depth, Agency.code)
     )
     if area:
-        query = query.where(Area.code == get_area(area).code)
+        query = query.where(Area.code == area)
     if kind:
         query = query.where(Agency.kind == kind)
     return [

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from feedback_app.extensions import db
 from feedback_app.models import Area, FeedbackItem
-from feedback_app.services.directory import get_area
+from feedback_app.services.directory import find_area
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", re.UNICODE)
 # Phone-like runs of 8+ digits with spaces, dots or dashes (0912 345 678, +84.912.345.678).
@@ -63,12 +63,14 @@ def public_view(item: FeedbackItem, *, with_timeline: bool = True) -> dict:
     }
 
 
-def public_feed(*, area: str | None, category: str | None, status: str | None, page: int, page_size: int) -> dict:
+def public_feed(*, page: int, page_size: int, area: str | None = None, category: str | None = None, status: str | None = None) -> dict:
     from feedback_app.models import Field
 
     query = sa.select(FeedbackItem).where(FeedbackItem.consent_public.is_(True))
     if area:
-        root = get_area(area)
+        root = find_area(area)
+        if root is None:
+            return {"items": [], "pagination": {"page": page, "page_size": page_size, "total": 0, "pages": 0}}
         query = query.join(Area, Area.id == FeedbackItem.area_id).where(
             sa.or_(Area.path == root.path, Area.path.like(f"{root.path}/%"))
         )

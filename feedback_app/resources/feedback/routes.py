@@ -32,11 +32,13 @@ MULTIPART_DOC = {
                 "schema": {
                     "type": "object",
                     "required": ["data"],
+                    "additionalProperties": False,
                     "properties": {
-                        "data": {"type": "string", "description": "The JSON document of application/json."},
+                        "data": FeedbackCreateSchema,
                         "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "maxItems": 5},
                     },
-                }
+                },
+                "encoding": {"data": {"contentType": "application/json"}},
             },
         },
     },
@@ -104,10 +106,13 @@ class FeedbackMessages(MethodView):
             "required": True,
             "content": {
                 "application/json": {"schema": MessageCreateSchema},
-                "multipart/form-data": {"schema": {"type": "object", "required": ["data"], "properties": {
-                    "data": {"type": "string"},
-                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "maxItems": 5},
-                }}},
+                "multipart/form-data": {
+                    "schema": {"type": "object", "required": ["data"], "additionalProperties": False, "properties": {
+                        "data": MessageCreateSchema,
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "maxItems": 5},
+                    }},
+                    "encoding": {"data": {"contentType": "application/json"}},
+                },
             },
         },
         parameters=[IDEMPOTENCY_HEADER, {"in": "header", "name": "X-Citizen-Token", "required": False,
