@@ -5,12 +5,13 @@ import functools
 import json
 
 from flask import Response, current_app, request
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from feedback_app.extensions import db
 from feedback_app.services import idempotency
 from feedback_app.services.clients import current_client
-from feedback_app.services.errors import DomainError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from feedback_app.services.errors import Conflict, DomainError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from feedback_app.services.intake import Upload
 from feedback_app.services.storage import LocalStorage, sniff_content_type
 
@@ -110,13 +111,27 @@ def transactional(view):
     the same transaction as the work, so a crash leaves either both or neither.
     """
 
+    def run_and_commit(*args, before_commit=None, **kwargs):
+        # A unique-key clash on a random code (tracking code) is retried with fresh codes;
+        # one that persists is a real conflict: 409, never a 500.
+        for _ in range(3):
+            try:
+                response = view(*args, **kwargs)
+                if not 200 <= response.status_code < 300:
+                    return response
+                if before_commit is not None:
+                    before_commit(response)
+                db.session.commit()
+                return response
+            except IntegrityError:
+                db.session.rollback()
+        raise Conflict()
+
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         key = request.headers.get("Idempotency-Key")
         if key is None:
-            response = view(*args, **kwargs)
-            db.session.commit()
-            return response
+            return run_and_commit(*args, **kwargs)
         if not (1 <= len(key) <= 200) or not key.isprintable():
             raise DomainError("idempotency_key_invalid", errors={"Idempotency-Key": ["1 to 200 printable characters"]})
         body, files = read_payload()
@@ -138,17 +153,17 @@ def transactional(view):
                 replay.headers[name] = value
             replay.headers["Idempotent-Replayed"] = "true"
             return replay
+        def store_answer(response):
+            kept = {k: v for k, v in response.headers.items() if k in ("Location", "ETag")}
+            idempotency.complete(claim, status=response.status_code, body=response.get_data(as_text=True), headers=kept)
+
         try:
-            response = view(*args, **kwargs)
+            response = run_and_commit(*args, before_commit=store_answer, **kwargs)
         except BaseException:
             db.session.rollback()
             idempotency.release(claim)
             raise
-        if 200 <= response.status_code < 300:
-            kept = {k: v for k, v in response.headers.items() if k in ("Location", "ETag")}
-            idempotency.complete(claim, status=response.status_code, body=response.get_data(as_text=True), headers=kept)
-            db.session.commit()
-        else:
+        if not 200 <= response.status_code < 300:
             db.session.rollback()
             idempotency.release(claim)
         return response

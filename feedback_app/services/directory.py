@@ -1,9 +1,12 @@
-"""Reading the directory: the area a place falls in, the agency a rule names, the lists the app's form needs."""
+"""Reading the directory: a per-process snapshot (areas, fields, agencies, rules) refreshed when a new version loads."""
 from __future__ import annotations
 
 import math
 import re
+import threading
+import time
 import unicodedata
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -13,6 +16,7 @@ from feedback_app.services.errors import Unprocessable
 
 LEVEL_WORDS = r"^(tinh|thanh pho|tp\.?|thi xa|tx\.?|huyen|quan|phuong|xa|thi tran|tt\.?)\s+"
 MAX_NEAREST_KM = 25.0
+CHECK_EVERY_SECONDS = 30.0
 
 
 def fold(text: str) -> str:
@@ -22,28 +26,29 @@ def fold(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
-def directory_version() -> str:
-    """Changes whenever the directory is loaded again: part of the directory endpoints' ETag."""
-    row = db.session.scalar(sa.select(DirectoryVersion).order_by(DirectoryVersion.id.desc()).limit(1))
-    return f"{row.id}-{row.sha256[:12]}" if row else "empty"
+@dataclass(frozen=True)
+class Ref:
+    """A directory entry as a request needs it: id, code and names, no ORM session attached."""
+
+    id: int
+    code: str
+    name_vi: str
+    name_en: str
+
+    def public(self) -> dict:
+        return {"code": self.code, "name_vi": self.name_vi, "name_en": self.name_en}
 
 
-def get_field(code: str) -> Field:
-    field = db.session.scalar(sa.select(Field).where(Field.code == code, Field.active.is_(True)))
-    if field is None:
-        raise Unprocessable("unknown_category", errors={"category": [f"unknown category '{code}'"]})
-    return field
+@dataclass(frozen=True)
+class AreaRef(Ref):
+    path: str = ""
+    depth: int = 0
+    lat: float | None = None
+    lon: float | None = None
 
-
-def find_area(code: str) -> Area | None:
-    return db.session.scalar(sa.select(Area).where(Area.code == code))
-
-
-def get_area(code: str) -> Area:
-    area = db.session.scalar(sa.select(Area).where(Area.code == code))
-    if area is None:
-        raise Unprocessable("unknown_area", errors={"area_code": [f"unknown area '{code}'"]})
-    return area
+    @property
+    def ancestor_codes(self) -> list[str]:
+        return list(reversed(self.path.split("/")))
 
 
 def _haversine_km(lat1, lon1, lat2, lon2) -> float:
@@ -53,49 +58,128 @@ def _haversine_km(lat1, lon1, lat2, lon2) -> float:
     return 12742.0 * math.asin(math.sqrt(a))
 
 
-def area_for_point(lat: float, lon: float) -> Area | None:
-    """The deepest area whose centroid is nearest: a good guess until boundary polygons are loaded."""
-    leaves = db.session.scalars(
-        sa.select(Area).where(Area.lat.is_not(None), Area.lon.is_not(None)).order_by(Area.depth.desc())
-    ).all()
-    if not leaves:
+def _public(ref: Ref | None) -> dict | None:
+    return ref.public() if ref is not None else None
+
+
+class DirectorySnapshot:
+    """Everything routing reads, in memory: the directory changes a few times a year, items every second."""
+
+    def __init__(self, version: int):
+        self.version = version
+        areas = db.session.scalars(sa.select(Area)).all()
+        self.areas = {
+            a.code: AreaRef(a.id, a.code, a.name_vi, a.name_en, a.path, a.depth, a.lat, a.lon) for a in areas
+        }
+        self.areas_by_id = {a.id: a for a in self.areas.values()}
+        fields = db.session.scalars(sa.select(Field)).all()
+        # By id: every entry, for showing old items; by code and in rules: the active ones only.
+        self.fields_by_id = {f.id: Ref(f.id, f.code, f.name_vi, f.name_en) for f in fields}
+        self.fields = {f.code: self.fields_by_id[f.id] for f in fields if f.active}
+        agencies = db.session.scalars(sa.select(Agency)).all()
+        self.agencies_by_id = {a.id: Ref(a.id, a.code, a.name_vi, a.name_en) for a in agencies}
+        active_agencies = {a.id for a in agencies if a.active}
+        self.rules: dict[tuple[int, str], Ref] = {}
+        for field_id, area_id, agency_id in db.session.execute(
+            sa.select(RoutingRule.field_id, RoutingRule.area_id, RoutingRule.agency_id)
+        ):
+            if agency_id in active_agencies and area_id in self.areas_by_id:
+                self.rules[(field_id, self.areas_by_id[area_id].code)] = self.agencies_by_id[agency_id]
+        roots = [a for a in self.areas.values() if a.depth == 0]
+        self.root = roots[0] if roots else None
+        deepest = max((a.depth for a in self.areas.values() if a.lat is not None), default=None)
+        self.leaves = [a for a in self.areas.values() if a.depth == deepest and a.lat is not None and a.lon is not None]
+        patterns = []
+        for area in sorted(self.areas.values(), key=lambda a: -a.depth):
+            name = re.sub(LEVEL_WORDS, "", fold(area.name_vi))
+            if len(name) >= 3:
+                patterns.append((re.compile(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])"), area))
+        self.address_patterns = patterns
+
+    def refs(self, item) -> dict:
+        """The public names of an item's field, agency and area."""
+        return {
+            "category": _public(self.fields_by_id.get(item.category_id)),
+            "agency": _public(self.agencies_by_id.get(item.agency_id)),
+            "area": _public(self.areas_by_id.get(item.area_id)),
+        }
+
+    def area(self, code: str) -> AreaRef | None:
+        return self.areas.get(code)
+
+    def field(self, code: str) -> Ref | None:
+        return self.fields.get(code)
+
+    def agency_for(self, field_id: int, area: AreaRef | None) -> Ref | None:
+        """The rule of the most specific area first, the province level last."""
+        codes = area.ancestor_codes if area else ([self.root.code] if self.root else [])
+        for code in codes:
+            agency = self.rules.get((field_id, code))
+            if agency is not None:
+                return agency
         return None
-    deepest = leaves[0].depth
-    best = min(
-        (a for a in leaves if a.depth == deepest), key=lambda a: _haversine_km(lat, lon, a.lat, a.lon)
-    )
-    return best if _haversine_km(lat, lon, best.lat, best.lon) <= MAX_NEAREST_KM else None
+
+    def area_for_point(self, lat: float, lon: float) -> AreaRef | None:
+        """The deepest area whose centroid is nearest: a good guess until boundary polygons are loaded."""
+        if not self.leaves:
+            return None
+        best = min(self.leaves, key=lambda a: _haversine_km(lat, lon, a.lat, a.lon))
+        return best if _haversine_km(lat, lon, best.lat, best.lon) <= MAX_NEAREST_KM else None
+
+    def area_for_address(self, address: str) -> AreaRef | None:
+        """The most specific area whose name (without 'phường', 'huyện'...) appears in the address."""
+        folded = fold(address)
+        for pattern, area in self.address_patterns:  # deepest first
+            if pattern.search(folded):
+                return area
+        return None
 
 
-def area_for_address(address: str) -> Area | None:
-    """The most specific area whose name (without 'phường', 'huyện'...) appears in the address."""
-    folded = f" {fold(address)} "
-    best: Area | None = None
-    for area in db.session.scalars(sa.select(Area)):
-        name = re.sub(LEVEL_WORDS, "", fold(area.name_vi))
-        if len(name) >= 3 and re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", folded):
-            if best is None or area.depth > best.depth:
-                best = area
-    return best
+class _SnapshotHolder:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._snapshot: DirectorySnapshot | None = None
+        self._checked_at = 0.0
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._snapshot, self._checked_at = None, 0.0
+
+    def get(self) -> DirectorySnapshot:
+        now = time.monotonic()
+        snapshot = self._snapshot
+        if snapshot is not None and now - self._checked_at < CHECK_EVERY_SECONDS:
+            return snapshot
+        with self._lock:
+            version = db.session.scalar(sa.select(sa.func.max(DirectoryVersion.id))) or 0
+            if self._snapshot is None or self._snapshot.version != version:
+                self._snapshot = DirectorySnapshot(version)
+            self._checked_at = now
+            return self._snapshot
 
 
-def agency_for(field: Field, area: Area | None) -> Agency | None:
-    """The rule of the most specific area first, the province level last."""
+_holder = _SnapshotHolder()
+directory = _holder.get
+invalidate_directory = _holder.invalidate
+
+
+def find_area(code: str) -> AreaRef | None:
+    return directory().area(code)
+
+
+def get_area(code: str) -> AreaRef:
+    area = directory().area(code)
     if area is None:
-        root = db.session.scalar(sa.select(Area).where(Area.parent_id.is_(None)))
-        codes = [root.code] if root else []
-    else:
-        codes = area.ancestor_codes
-    if not codes:
-        return None
-    rows = db.session.execute(
-        sa.select(Area.code, Agency)
-        .join(RoutingRule, RoutingRule.area_id == Area.id)
-        .join(Agency, Agency.id == RoutingRule.agency_id)
-        .where(RoutingRule.field_id == field.id, Area.code.in_(codes), Agency.active.is_(True))
-    ).all()
-    by_code = {code: agency for code, agency in rows}
-    for code in codes:
-        if code in by_code:
-            return by_code[code]
-    return None
+        raise Unprocessable("unknown_area", errors={"area_code": [f"unknown area '{code}'"]})
+    return area
+
+
+def get_field(code: str) -> Ref:
+    field = directory().field(code)
+    if field is None:
+        raise Unprocessable("unknown_category", errors={"category": [f"unknown category '{code}'"]})
+    return field
+
+
+def directory_version() -> int:
+    return directory().version

@@ -280,4 +280,7 @@ def load_directory(text: str, *, source: str) -> dict:
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     db.session.add(DirectoryVersion(sha256=sha, source=source[:500], summary=summary))
     db.session.flush()
+    from feedback_app.services.directory import invalidate_directory
+
+    invalidate_directory()
     return summary

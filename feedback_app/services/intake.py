@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from feedback_app.models import Attachment, FeedbackItem, ItemContact
 from feedback_app.models.feedback import OPEN_STATUSES
 from feedback_app.models.types import utcnow
 from feedback_app.services.clients import Client
-from feedback_app.services.directory import area_for_address, area_for_point, get_area, get_field
+from feedback_app.services.directory import directory, get_area, get_field
 from feedback_app.services.errors import Conflict, Forbidden, NotFound
 from feedback_app.services.outbox import add_outbox_message
 from feedback_app.services.routing import route_item
@@ -62,20 +63,22 @@ def _store_attachments(item: FeedbackItem, uploads: list[Upload], storage: Local
 
 def submit_feedback(*, data: dict, uploads: list[Upload], client: Client, storage: LocalStorage) -> tuple[FeedbackItem, str]:
     """Returns the item and the citizen's secret token (shown once; only its hash is kept)."""
+    snapshot = directory()
     citizen_category = get_field(data["category"]) if data.get("category") else None
     area, area_source = None, None
     if data.get("area_code"):
         area, area_source = get_area(data["area_code"]), "citizen"
     elif data.get("lat") is not None and data.get("lon") is not None:
-        area, area_source = area_for_point(data["lat"], data["lon"]), "point"
+        area, area_source = snapshot.area_for_point(data["lat"], data["lon"]), "point"
     if area is None and data.get("address"):
-        area, area_source = area_for_address(data["address"]), "address"
+        area, area_source = snapshot.area_for_address(data["address"]), "address"
     token = secrets.token_urlsafe(24)
+    # No look-up first: a clash (about one in a million submissions at a million items) fails the
+    # unique index at commit, and the view's transaction runs again with a new code.
     code = new_tracking_code()
-    while db.session.scalar(sa.select(FeedbackItem.id).where(FeedbackItem.tracking_code == code)):
-        code = new_tracking_code()
     now = utcnow()
     item = FeedbackItem(
+        id=uuid.uuid4(),
         tracking_code=code,
         citizen_token_hash=hash_token(token),
         status="received",
@@ -88,9 +91,9 @@ def submit_feedback(*, data: dict, uploads: list[Upload], client: Client, storag
         lat=data.get("lat"),
         lon=data.get("lon"),
         address=data.get("address"),
-        area=area,
+        area_id=area.id if area else None,
         area_source=area_source if area else None,
-        citizen_category=citizen_category,
+        citizen_category_id=citizen_category.id if citizen_category else None,
         client_id=str(client.client_id) if client.client_id else None,
         external_ref=data.get("external_ref"),
         created_at=now,
@@ -103,10 +106,10 @@ def submit_feedback(*, data: dict, uploads: list[Upload], client: Client, storag
         db.session.add(ItemContact(item=item, name=contact.get("name"), phone=contact.get("phone"), email=contact.get("email")))
     record_event(item, "received", actor=citizen_actor(client), to_status="received", now=now,
                  data={"channel": item.channel, "attachments": len(uploads)})
-    db.session.flush()
     _store_attachments(item, uploads, storage)
-    route_item(item)
+    route_item(item, area=area)
     add_outbox_message(topic="item.received", job_key=f"item.received:{item.id}", payload={"item_id": str(item.id)})
+    # One flush: the item is inserted in its routed state with both events, in one round of statements.
     db.session.flush()
     return item, token
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from feedback_app.extensions import db
 from feedback_app.models import Area, FeedbackItem
-from feedback_app.services.directory import find_area
+from feedback_app.services.directory import directory, find_area
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", re.UNICODE)
 # Phone-like runs of 8+ digits with spaces, dots or dashes (0912 345 678, +84.912.345.678).
@@ -21,10 +21,6 @@ def mask_personal_data(text: str | None) -> str | None:
     text = EMAIL.sub("[email]", text)
     text = PHONE.sub("[số điện thoại]", text)
     return ID_NUMBER.sub("[số giấy tờ]", text)
-
-
-def _ref(obj) -> dict | None:
-    return None if obj is None else {"code": obj.code, "name_vi": obj.name_vi, "name_en": obj.name_en}
 
 
 def public_timeline(item: FeedbackItem) -> list[dict]:
@@ -50,9 +46,7 @@ def public_view(item: FeedbackItem, *, with_timeline: bool = True) -> dict:
         # The citizen's words are public only with consent, and even then without phone numbers or e-mails.
         "title": mask_personal_data(item.title) if shown else None,
         "description": mask_personal_data(item.description) if shown else None,
-        "category": _ref(item.category),
-        "agency": _ref(item.agency),
-        "area": _ref(item.area),
+        **directory().refs(item),
         "created_at": item.created_at,
         "updated_at": item.updated_at,
         "due_at": item.due_at,

@@ -281,3 +281,15 @@ def test_submissions_are_rate_limited_per_citizen(client, app, api_key):
                 assert response.status_code == 201
     finally:
         app.config["RATELIMIT_SUBMIT"] = "10000 per minute"
+
+
+def test_a_tracking_code_clash_is_retried_with_a_new_code(client, app, monkeypatch):
+    from feedback_app.services import intake
+
+    first = submit(client).get_json()
+    codes = iter([first["tracking_code"], "ZZZZ2345"])
+    monkeypatch.setattr(intake, "new_tracking_code", lambda: next(codes))
+    second = submit(client)
+    assert second.status_code == 201 and second.get_json()["tracking_code"] == "ZZZZ2345"
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(FeedbackItem)) == 2

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from feedback_app.extensions import db
 from feedback_app.models import Agency, Area, Field, RoutingRule
-from feedback_app.services.directory import agency_for, area_for_address, area_for_point, get_area, get_field
+from feedback_app.services.directory import directory, get_area, get_field
 from feedback_app.services.directory_loader import DirectoryError, load_directory, parse_directory
 from tests.conftest import DEMO_DIRECTORY
 
@@ -41,18 +41,22 @@ def test_demo_directory_is_big_enough_and_reloads_unchanged(db_session):
 
 
 def test_every_field_has_a_province_rule(db_session):
-    root = db_session.scalar(sa.select(Area).where(Area.parent_id.is_(None)))
-    for field in db_session.scalars(sa.select(Field)):
-        assert agency_for(field, root) is not None, field.code
+    snapshot = directory()
+    for field in snapshot.fields.values():
+        assert snapshot.agency_for(field.id, snapshot.root) is not None, field.code
 
 
 def test_most_specific_rule_wins(db_session):
-    traffic, environment = get_field("traffic"), get_field("environment")
+    snapshot = directory()
     ward = get_area("09187")  # Suối Hoa, in TP Bắc Ninh
-    assert agency_for(environment, ward).area.code == "09187"  # the ward's own committee
-    assert agency_for(traffic, ward).area.code == "256"  # the city's committee
-    health = get_field("health")
-    assert agency_for(health, ward).area.code == "27"  # province level last
+
+    def agency_area(field_code: str) -> str:
+        agency = snapshot.agency_for(get_field(field_code).id, ward)
+        return db_session.scalar(sa.select(Area.code).join(Agency, Agency.area_id == Area.id).where(Agency.id == agency.id))
+
+    assert agency_area("environment") == "09187"  # the ward's own committee
+    assert agency_area("traffic") == "256"  # the city's committee
+    assert agency_area("health") == "27"  # province level last
 
 
 @pytest.mark.parametrize(
@@ -91,6 +95,8 @@ def test_cli_reports_lines_and_exits_non_zero(app, tmp_path):
 
 
 def test_areas_from_points_and_addresses(db_session):
+    snapshot = directory()
+    area_for_point, area_for_address = snapshot.area_for_point, snapshot.area_for_address
     assert area_for_point(21.1165, 105.9595).path.startswith("27/261/")
     assert area_for_point(10.77, 106.70) is None  # Ho Chi Minh City is not in this directory
     assert area_for_address("so 5 duong Ly Thai To, phuong Suoi Hoa, tp Bac Ninh").code == "09187"

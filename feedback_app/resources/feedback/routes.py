@@ -19,6 +19,7 @@ from feedback_app.resources.feedback.schemas import (
 )
 from feedback_app.services import intake, public_view
 from feedback_app.services.clients import current_client
+from feedback_app.services.directory import directory
 from feedback_app.services.errors import Unprocessable
 
 blp = Blueprint("feedback", __name__, url_prefix="/api/v1/feedback", description="Citizen intake and tracking.")
@@ -83,9 +84,10 @@ class FeedbackCollection(MethodView):
             "self": url_for("feedback.FeedbackByCode", tracking_code=item.tracking_code),
             "messages": url_for("feedback.FeedbackMessages", tracking_code=item.tracking_code),
         }
+        refs = directory().refs(item)
         return {
             "id": item.id, "tracking_code": item.tracking_code, "citizen_token": token, "status": item.status,
-            "category": public_view._ref(item.category), "agency": public_view._ref(item.agency),
+            "category": refs["category"], "agency": refs["agency"],
             "due_at": item.due_at, "created_at": item.created_at, "links": links,
         }, 201, {"Location": links["self"]}
 

@@ -1,0 +1,184 @@
+"""Intake throughput: the real endpoint under gunicorn (2 workers) on PostgreSQL against a minimal reference.
+
+Run: .venv/bin/python bench/intake.py [--connections 16] [--seconds 20]
+Prints req/s, p50 and p99 for both endpoints and their ratio. Targets: ratio >= 0.6 (>= 0.45 with the
+classifier in the request path), p99 < 50 ms at 16 connections. Uses wrk when installed
+(apt-get install wrk), else a Python load generator (which takes CPU from the servers: figures are lower).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from http.client import HTTPConnection
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def ensure_database(name: str) -> str:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def payloads(n: int = 200) -> list[dict]:
+    seed = ROOT / "classifier" / "seed" / "seed_vi.csv"
+    with open(seed, encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if len(r["text"]) >= 10]
+    random.Random(7).shuffle(rows)
+    return [
+        {
+            "description": row["text"][:4000],
+            "category": row["category"],
+            "address": random.Random(i).choice(["phường Suối Hoa, TP Bắc Ninh", "phường Đông Ngàn, Từ Sơn", "xã Phật Tích, Tiên Du", None]),
+            "contact": {"name": "Người thử", "phone": "0900000000"},
+            "consent_public": True,
+        }
+        for i, row in enumerate(rows[:n])
+    ]
+
+
+def start(cmd: list[str], env: dict, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+        except urllib.error.HTTPError:
+            return process  # answering, even if with 404
+        except OSError:
+            time.sleep(0.1)
+            continue
+        return process
+    process.kill()
+    raise SystemExit(f"server on port {port} did not start")
+
+
+def run_wrk(url: str, bodies: list[dict], connections: int, seconds: int) -> dict:
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    encoded = [json.dumps(b, ensure_ascii=False).replace("\\", "\\\\").replace('"', '\\"') for b in bodies]
+    script.write('local bodies = {"' + '","'.join(encoded) + '"}\n')
+    script.write(
+        'local i = 0\nrequest = function()\n  i = i + 1\n  local body = bodies[(i % #bodies) + 1]\n'
+        '  return wrk.format("POST", nil, {["Content-Type"]="application/json"}, body)\nend\n'
+        "done = function(summary, latency, requests)\n"
+        '  io.write(string.format("JSON {\\"p50\\": %f, \\"p99\\": %f, \\"requests\\": %d, \\"errors\\": %d, '
+        '\\"status_errors\\": %d}\\n", latency:percentile(50)/1000, latency:percentile(99)/1000, summary.requests, '
+        "summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))\nend\n"
+    )
+    script.close()
+    result = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "-s", script.name, url],
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"wrk failed: {result.stderr or result.stdout}")
+    out = result.stdout
+    os.unlink(script.name)
+    stats = json.loads(re.search(r"JSON (\{.*\})", out).group(1))
+    stats["rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return stats
+
+
+def run_python(url: str, bodies: list[dict], connections: int, seconds: int) -> dict:
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    path = "/" + url.split("//")[1].split("/", 1)[1]
+    latencies: list[float] = []
+    errors = [0]
+    stop = time.monotonic() + seconds
+    lock = threading.Lock()
+
+    def worker(offset: int):
+        conn = HTTPConnection(host, int(port), timeout=30)
+        local, i = [], offset
+        while time.monotonic() < stop:
+            body = json.dumps(bodies[i % len(bodies)]).encode()
+            i += 1
+            started = time.perf_counter()
+            conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            local.append((time.perf_counter() - started) * 1000)
+            if response.status != 201:
+                with lock:
+                    errors[0] += 1
+        with lock:
+            latencies.extend(local)
+
+    threads = [threading.Thread(target=worker, args=(k * 37,)) for k in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100)
+    return {"rps": len(latencies) / seconds, "p50": q[49], "p99": q[98], "requests": len(latencies),
+            "errors": 0, "status_errors": errors[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--database", default="phananh_bench_intake")
+    parser.add_argument("--classifier", action="store_true", help="train and activate the seed model first")
+    args = parser.parse_args()
+
+    database_url = ensure_database(args.database)
+    instance = Path(tempfile.mkdtemp(prefix="bench-intake-"))
+    env = {**os.environ, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "SECRET_KEY": "bench",
+           "RATELIMIT_ENABLED": "0", "LOG_LEVEL": "WARNING", "FLASK_APP": "wsgi.py",
+           "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")}
+    flask = [sys.executable, "-m", "flask"]
+    subprocess.run(flask + ["db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(flask + ["directory", "load", "feedback_app/seed/bac_ninh.yaml"], env=env, cwd=ROOT, check=True,
+                   capture_output=True)
+    if args.classifier:
+        subprocess.run(flask + ["classifier", "ensure-default"], env=env, cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-c", "from bench.reference_app import create_table; create_table()"],
+                   env=env, cwd=ROOT, check=True)
+    bodies = payloads()
+    load = run_wrk if shutil.which("wrk") else run_python
+    print(f"load generator: {'wrk' if load is run_wrk else 'python threads'}; {args.connections} connections, "
+          f"{args.seconds} s each; PostgreSQL; gunicorn 2 sync workers; classifier {'on' if args.classifier else 'off'}",
+          file=sys.stderr)
+
+    gunicorn = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind"]
+    results = {}
+    for name, app_path, port in (("real", "wsgi:app", 5601), ("reference", "bench.reference_app:app", 5602)):
+        server = start(gunicorn + [f"127.0.0.1:{port}", app_path], env, port)
+        try:
+            url = f"http://127.0.0.1:{port}/api/v1/feedback"
+            load(url, bodies, args.connections, 3)  # warm-up: connection pools, caches, the model
+            results[name] = load(url, bodies, args.connections, args.seconds)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    for name, r in results.items():
+        print(f"{name:10s} {r['rps']:8.1f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms   "
+              f"requests {r['requests']}   errors {r['errors'] + r['status_errors']}")
+    ratio = results["real"]["rps"] / results["reference"]["rps"]
+    print(f"ratio real/reference: {ratio:.2f}")
+    print(json.dumps({"real": results["real"], "reference": results["reference"], "ratio": round(ratio, 3)}))
+    shutil.rmtree(instance, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
