@@ -79,5 +79,8 @@ def apikeys_list():
 
 
 def register_cli(app: Flask) -> None:
+    from feedback_app.cli_classifier import classifier_cli
+
     app.cli.add_command(directory_cli)
     app.cli.add_command(apikeys_cli)
+    app.cli.add_command(classifier_cli)
