@@ -57,15 +57,22 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     api.init_app(app)
     api.spec.components.security_scheme("ApiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
+    api.spec.components.security_scheme("BearerAuth", {"type": "http", "scheme": "bearer"})
 
     from feedback_app import models  # noqa: F401  (one metadata for Alembic)
     from feedback_app.errors import register_error_handlers
+    from feedback_app.resources.admin.routes import blp as admin_blp
+    from feedback_app.resources.auth.routes import blp as auth_blp
     from feedback_app.resources.directory.routes import blp as directory_blp
     from feedback_app.resources.feedback.routes import blp as feedback_blp
     from feedback_app.resources.system.routes import blp as system_blp
+    from feedback_app.resources.triage.routes import blp as triage_blp
 
     api.register_blueprint(feedback_blp)
     api.register_blueprint(directory_blp)
+    api.register_blueprint(auth_blp)
+    api.register_blueprint(triage_blp)
+    api.register_blueprint(admin_blp)
     app.register_blueprint(system_blp)
     limiter.exempt(system_blp)
     register_error_handlers(app)

@@ -13,6 +13,7 @@ from feedback_app.extensions import db
 from feedback_app.services.errors import DomainError
 
 directory_cli = AppGroup("directory", help="The directory of areas, fields, agencies and routing rules.")
+users_cli = AppGroup("users", help="Staff accounts.")
 apikeys_cli = AppGroup("apikeys", help="API keys for trusted clients (the app backend, Open311 clients).")
 
 
@@ -36,6 +37,30 @@ def directory_load(path: Path):
     db.session.commit()
     for section, counts in summary.items():
         click.echo(f"{section}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, help="officer, agency_admin, coordinator, manager or admin.")
+@click.option("--agency", "agency_code", default=None, help="The agency code (officers and agency admins).")
+@click.option("--password", default=None, help="Read from standard input when not given.")
+@click.option("--name", "display_name", default=None)
+def users_create(username, role, agency_code, password, display_name):
+    """Create a staff account."""
+    from feedback_app.services.auth import create_staff
+
+    if password is None:
+        password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else click.prompt(
+            "Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_staff(username=username, password=password, role=role, agency_code=agency_code,
+                            display_name=display_name)
+    except DomainError as err:
+        db.session.rollback()
+        click.echo(f"error: {err.errors or err.message_key}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"created {user.username} ({user.role}{', ' + agency_code if agency_code else ''})")
 
 
 @apikeys_cli.command("create")
@@ -83,4 +108,5 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(directory_cli)
     app.cli.add_command(apikeys_cli)
+    app.cli.add_command(users_cli)
     app.cli.add_command(classifier_cli)

@@ -5,6 +5,7 @@ import logging
 
 from flask import Flask, jsonify
 from flask_limiter.errors import RateLimitExceeded
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from feedback_app.extensions import db
@@ -15,18 +16,20 @@ log = logging.getLogger(__name__)
 
 DEFAULT_KEYS = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    409: "conflict", 412: "stale_version", 413: "too_large", 415: "unsupported_media_type",
+    409: "conflict", 412: "stale_version", 413: "too_large", 415: "unsupported_media_type", 428: "precondition_required",
     422: "validation_failed", 429: "rate_limited", 500: "internal_error", 503: "service_unavailable",
 }
 STATUS_NAMES = {
     400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
     409: "Conflict", 412: "Precondition Failed", 413: "Payload Too Large", 415: "Unsupported Media Type",
-    422: "Unprocessable Entity", 428: "Precondition Required", 429: "Too Many Requests",
+    422: "Unprocessable Entity", 423: "Locked", 428: "Precondition Required", 429: "Too Many Requests",
     500: "Internal Server Error", 503: "Service Unavailable",
 }
 
 
 def error_response(status: int, message_key: str | None = None, errors=None, headers=None, **params):
+    if errors and not isinstance(errors, dict):
+        errors = {"_request": errors if isinstance(errors, list) else [str(errors)]}
     body = {
         "code": status,
         "status": STATUS_NAMES.get(status, "Error"),
@@ -44,7 +47,18 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError):
         db.session.rollback()
-        return error_response(error.status, error.message_key, error.errors, **error.params)
+        headers = {}
+        if "retry_after" in error.params:
+            headers["Retry-After"] = str(error.params["retry_after"])
+        if error.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return error_response(error.status, error.message_key, error.errors, headers, **error.params)
+
+    @app.errorhandler(StaleDataError)
+    def handle_stale(error: StaleDataError):
+        # Two writers read the same version: the second's UPDATE matched no row. No lost update.
+        db.session.rollback()
+        return error_response(412, "stale_version")
 
     @app.errorhandler(RateLimitExceeded)
     def handle_rate_limit(error: RateLimitExceeded):
@@ -68,6 +82,8 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(errors, dict) and len(errors) == 1 and next(iter(errors)) in ("json", "query", "form", "headers", "files", "view_args"):
             errors = next(iter(errors.values()))
         key = DEFAULT_KEYS.get(error.code or 500, "bad_request")
+        if error.code == 400 and errors:
+            key = "invalid_json"
         headers = dict(data.get("headers") or {})
         if error.code == 405 and getattr(error, "valid_methods", None):
             headers["Allow"] = ", ".join(error.valid_methods)

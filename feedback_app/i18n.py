@@ -14,6 +14,36 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "unauthorized": {"vi": "Cần xác thực.", "en": "Authentication is required."},
     "forbidden": {"vi": "Bạn không có quyền thực hiện thao tác này.", "en": "You are not allowed to do this."},
+    "login_failed": {"vi": "Tên đăng nhập hoặc mật khẩu không đúng.", "en": "Wrong username or password."},
+    "login_slow_down": {
+        "vi": "Đăng nhập sai nhiều lần; vui lòng đợi {retry_after} giây rồi thử lại.",
+        "en": "Too many failed logins; wait {retry_after} seconds and try again.",
+    },
+    "account_locked": {
+        "vi": "Tài khoản tạm khóa do đăng nhập sai nhiều lần; thử lại sau {retry_after} giây.",
+        "en": "The account is locked after repeated failures; try again in {retry_after} seconds.",
+    },
+    "staff_only": {"vi": "Chức năng dành cho cán bộ đã đăng nhập.", "en": "Staff sign-in required."},
+    "role_forbidden": {
+        "vi": "Vai trò {role} không được thực hiện thao tác {action}.",
+        "en": "The {role} role may not {action}.",
+    },
+    "precondition_required": {
+        "vi": "Cần gửi If-Match với ETag hiện tại của phản ánh.",
+        "en": "Send If-Match with the item's current ETag.",
+    },
+    "answer_required": {
+        "vi": "Cần có câu trả lời trước khi kết thúc xử lý.",
+        "en": "An answer is needed before resolving.",
+    },
+    "evidence_required": {
+        "vi": "Cần có bằng chứng (tệp đính kèm) hoặc lý do không có bằng chứng.",
+        "en": "Evidence is needed: an attachment, or a stated reason why there is none.",
+    },
+    "rating_not_allowed": {
+        "vi": "Chỉ đánh giá được khi phản ánh đã được giải quyết.",
+        "en": "Only a resolved item can be rated.",
+    },
     "not_found": {"vi": "Không tìm thấy.", "en": "Not found."},
     "item_not_found": {"vi": "Không tìm thấy phản ánh với mã này.", "en": "No feedback with this tracking code."},
     "method_not_allowed": {"vi": "Phương thức không được hỗ trợ.", "en": "Method not allowed."},

@@ -13,7 +13,7 @@ DEMO_DIRECTORY = PROJECT_ROOT / "feedback_app" / "seed" / "bac_ninh.yaml"
 # Rows a test may create; the directory stays loaded for the whole run.
 PER_TEST_TABLES = [
     "attachments", "item_contacts", "item_events", "outbox_messages", "feedback_items",
-    "idempotency_records", "api_clients", "classifier_models",
+    "idempotency_records", "api_clients", "classifier_models", "staff_users",
 ]
 
 
@@ -115,3 +115,23 @@ def api_key(app):
         _, raw = create_api_client(name="mobile-backend", scopes=["intake"])
         db.session.commit()
     return raw
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_staff(app, client):
+    """Create a staff account and sign it in through the real endpoint: returns its Authorization header."""
+    from feedback_app.extensions import db
+    from feedback_app.services.auth import create_staff
+
+    def make(username: str, role: str, agency: str | None = None) -> dict:
+        with app.app_context():
+            create_staff(username=username, password=PASSWORD, role=role, agency_code=agency)
+            db.session.commit()
+        response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+        assert response.status_code == 200, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+
+    return make

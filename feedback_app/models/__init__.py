@@ -1,6 +1,7 @@
 """Every model, imported so that Alembic and the app see one metadata."""
 from feedback_app.models.directory import Agency, Area, DirectoryVersion, Field, RoutingRule
 from feedback_app.models.feedback import Attachment, FeedbackItem, ItemContact, ItemEvent
+from feedback_app.models.staff import StaffUser
 from feedback_app.models.platform import ApiClient, ClassifierModel, IdempotencyRecord, OutboxMessage
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "ItemEvent",
     "OutboxMessage",
     "RoutingRule",
+    "StaffUser",
 ]

@@ -52,6 +52,8 @@ class Field(db.Model):
     dedup_radius_m: Mapped[int] = mapped_column(default=200)
     resolution_evidence: Mapped[str] = mapped_column(sa.String(16), default="required")
     attributes: Mapped[list] = mapped_column(JSONType, default=list)
+    # Answer templates staff can start from: [{"code", "text_vi", "text_en"}].
+    answer_templates: Mapped[list] = mapped_column(JSONType, default=list)
     active: Mapped[bool] = mapped_column(default=True)
 
 

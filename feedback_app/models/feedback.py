@@ -81,6 +81,15 @@ class FeedbackItem(db.Model):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     answer: Mapped[str | None] = mapped_column(sa.Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assigned_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    # A duplicate closes into its original; its citizen follows the original.
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("feedback_items.id"), index=True)
+    sent_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    rating: Mapped[int | None]
+    rating_comment: Mapped[str | None] = mapped_column(sa.Text)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     category: Mapped[Field | None] = relationship(foreign_keys=[category_id])
     citizen_category: Mapped[Field | None] = relationship(foreign_keys=[citizen_category_id])

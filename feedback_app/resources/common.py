@@ -129,7 +129,7 @@ def transactional(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        key = request.headers.get("Idempotency-Key")
+        key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
         if key is None:
             return run_and_commit(*args, **kwargs)
         if not (1 <= len(key) <= 200) or not key.isprintable():

@@ -52,9 +52,23 @@ def public_view(item: FeedbackItem, *, with_timeline: bool = True) -> dict:
         "due_at": item.due_at,
         "resolved_at": item.resolved_at,
         "answer": item.answer,
-        "attachments": [a for a in item.attachments if a.public and (shown or a.uploaded_by != "citizen")],
+        "rating": item.rating,
+        "merged_into": _original(item),
+        "attachments": public_attachments(item),
         "timeline": public_timeline(item) if with_timeline else [],
     }
+
+
+def public_attachments(item: FeedbackItem) -> list:
+    """The agency's evidence always; the citizen's own photos only with their consent."""
+    return [a for a in item.attachments if a.public and (item.consent_public or a.uploaded_by != "citizen")]
+
+
+def _original(item: FeedbackItem) -> dict | None:
+    if item.merged_into_id is None:
+        return None
+    original = db.session.get(FeedbackItem, item.merged_into_id)
+    return {"tracking_code": original.tracking_code, "status": original.status, "answer": original.answer}
 
 
 def public_feed(*, page: int, page_size: int, area: str | None = None, category: str | None = None, status: str | None = None) -> dict:

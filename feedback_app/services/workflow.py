@@ -9,14 +9,15 @@ from feedback_app.models import FeedbackItem, ItemEvent
 from feedback_app.models.types import utcnow
 from feedback_app.services.errors import IllegalTransition
 
+# "closed" from an open state is a merge: the duplicate closes into its original.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    "received": frozenset({"routed", "needs_triage", "rejected"}),
-    "needs_triage": frozenset({"routed", "rejected"}),
-    "routed": frozenset({"routed", "in_progress", "needs_triage", "rejected"}),
-    "in_progress": frozenset({"routed", "waiting_citizen", "resolved", "needs_triage", "rejected"}),
-    "waiting_citizen": frozenset({"in_progress", "resolved", "rejected"}),
+    "received": frozenset({"routed", "needs_triage", "rejected", "closed"}),
+    "needs_triage": frozenset({"routed", "rejected", "closed"}),
+    "routed": frozenset({"routed", "in_progress", "needs_triage", "rejected", "closed"}),
+    "in_progress": frozenset({"routed", "waiting_citizen", "resolved", "needs_triage", "rejected", "closed"}),
+    "waiting_citizen": frozenset({"in_progress", "resolved", "rejected", "closed"}),
     "resolved": frozenset({"closed", "reopened"}),
-    "reopened": frozenset({"in_progress", "resolved", "rejected"}),
+    "reopened": frozenset({"routed", "in_progress", "resolved", "needs_triage", "rejected", "closed"}),
     "closed": frozenset(),
     "rejected": frozenset(),
 }

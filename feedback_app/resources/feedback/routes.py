@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app, request, url_for
+from flask import current_app, request, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -16,11 +16,13 @@ from feedback_app.resources.feedback.schemas import (
     MessageCreatedSchema,
     MessageCreateSchema,
     PublicFeedbackSchema,
+    RatingCreatedSchema,
+    RatingCreateSchema,
 )
-from feedback_app.services import intake, public_view
+from feedback_app.services import citizen, intake, public_view
 from feedback_app.services.clients import current_client
 from feedback_app.services.directory import directory
-from feedback_app.services.errors import Unprocessable
+from feedback_app.services.errors import NotFound, Unprocessable
 
 blp = Blueprint("feedback", __name__, url_prefix="/api/v1/feedback", description="Citizen intake and tracking.")
 
@@ -98,7 +100,7 @@ class FeedbackByCode(MethodView):
     @blp.alt_response(404, description="No item with this tracking code")
     def get(self, tracking_code):
         """Track an item: status, field, agency, public timeline and answer; no personal data."""
-        return public_view.public_view(intake.find_item(tracking_code))
+        return public_view.public_view(citizen.find_item(tracking_code))
 
 
 @blp.route("/<string:tracking_code>/messages")
@@ -131,9 +133,41 @@ class FeedbackMessages(MethodView):
         """Add information to one's own item (authorised by the citizen token)."""
         body, uploads = parsed_request()
         data = _load(MessageCreateSchema(), body)
-        item = intake.find_item(tracking_code)
+        item = citizen.find_item(tracking_code)
         client = current_client()
-        intake.authorise_citizen(item, data.get("citizen_token") or request.headers.get("X-Citizen-Token"), client)
-        event = intake.add_citizen_message(item=item, message=data["message"], uploads=uploads, client=client,
+        citizen.authorise_citizen(item, data.get("citizen_token") or request.headers.get("X-Citizen-Token"), client)
+        event = citizen.add_citizen_message(item=item, message=data["message"], uploads=uploads, client=client,
                                            storage=storage())
         return {"tracking_code": item.tracking_code, "status": item.status, "received_at": event.created_at}, 201
+
+
+@blp.route("/<string:tracking_code>/rating")
+class FeedbackRating(MethodView):
+    @blp.doc(parameters=[{"in": "header", "name": "X-Citizen-Token", "required": False, "schema": {"type": "string"}}])
+    @blp.arguments(RatingCreateSchema)
+    @blp.alt_response(403, description="Wrong citizen token")
+    @blp.alt_response(404, description="No item with this tracking code")
+    @blp.alt_response(409, description="The item is not resolved")
+    @limiter.limit(_submit_limit, methods=["POST"])
+    @transactional
+    @blp.response(201, RatingCreatedSchema)
+    def post(self, data, tracking_code):
+        """Rate the answer (1 to 5); a 1 or 2 within 14 days reopens the item to the same agency."""
+        item = citizen.find_item(tracking_code)
+        client = current_client()
+        citizen.authorise_citizen(item, data.get("citizen_token") or request.headers.get("X-Citizen-Token"), client)
+        citizen.rate_item(item=item, rating=data["rating"], comment=data.get("comment"), client=client)
+        return {"tracking_code": item.tracking_code, "status": item.status, "rating": item.rating}, 201
+
+
+@blp.route("/<string:tracking_code>/attachments/<string:attachment_id>")
+class PublicAttachmentFile(MethodView):
+    @blp.doc(responses={"200": {"description": "The file", "content": {"application/octet-stream": {}}}})
+    @blp.alt_response(404, description="No such public attachment")
+    def get(self, tracking_code, attachment_id):
+        """Download a public attachment: the agency's evidence, or the citizen's photo if they consented."""
+        item = citizen.find_item(tracking_code)
+        attachment = next((a for a in public_view.public_attachments(item) if str(a.id) == attachment_id), None)
+        if attachment is None:
+            raise NotFound()
+        return send_file(storage().path(attachment.storage_key), mimetype=attachment.content_type, max_age=3600)

@@ -95,14 +95,36 @@ class PublicFeedbackSchema(ma.Schema):
     due_at = LocalDateTime(allow_none=True)
     resolved_at = LocalDateTime(allow_none=True)
     answer = ma.fields.String(allow_none=True)
+    rating = ma.fields.Integer(allow_none=True)
+    merged_into = ma.fields.Nested(lambda: MergedIntoSchema(), allow_none=True,
+                                   metadata={"description": "This item duplicates another: follow that one."})
     attachments = ma.fields.List(ma.fields.Nested(PublicAttachmentSchema))
     timeline = ma.fields.List(ma.fields.Nested(TimelineEntrySchema))
+
+
+class MergedIntoSchema(ma.Schema):
+    tracking_code = ma.fields.String()
+    status = ma.fields.String()
+    answer = ma.fields.String(allow_none=True)
 
 
 class MessageCreateSchema(StrictSchema):
     citizen_token = ma.fields.String(validate=ma.validate.Length(1, 200), allow_none=True,
                                      metadata={"description": "Or the X-Citizen-Token header."})
     message = ma.fields.String(required=True, validate=[ma.validate.Length(1, 4000), _not_blank])
+
+
+class RatingCreateSchema(StrictSchema):
+    citizen_token = ma.fields.String(validate=ma.validate.Length(1, 200), allow_none=True,
+                                     metadata={"description": "Or the X-Citizen-Token header."})
+    rating = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 5))
+    comment = ma.fields.String(validate=ma.validate.Length(max=2000), allow_none=True)
+
+
+class RatingCreatedSchema(ma.Schema):
+    tracking_code = ma.fields.String()
+    status = ma.fields.String(metadata={"description": "reopened after a rating of 1 or 2 within 14 days, else closed"})
+    rating = ma.fields.Integer()
 
 
 class MessageCreatedSchema(ma.Schema):

@@ -1,0 +1,48 @@
+"""Administration schemas: staff accounts and API keys."""
+from __future__ import annotations
+
+import marshmallow as ma
+
+from feedback_app.models.staff import ROLES
+from feedback_app.resources.fields import LocalDateTime, StrictSchema
+from feedback_app.services.clients import KNOWN_SCOPES
+
+
+class UserCreateSchema(StrictSchema):
+    username = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[a-zA-Z0-9_.-]{3,64}$"))
+    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(10, 200))
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
+    agency = ma.fields.String(validate=ma.validate.Length(1, 64))
+    display_name = ma.fields.String(validate=ma.validate.Length(1, 200))
+
+
+class UserUpdateSchema(StrictSchema):
+    active = ma.fields.Boolean()
+    password = ma.fields.String(load_only=True, validate=ma.validate.Length(10, 200))
+    display_name = ma.fields.String(validate=ma.validate.Length(1, 200))
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.Integer()
+    username = ma.fields.String()
+    display_name = ma.fields.String(allow_none=True)
+    role = ma.fields.String()
+    agency = ma.fields.String(allow_none=True)
+    active = ma.fields.Boolean()
+    locked_until = LocalDateTime(allow_none=True)
+    last_login_at = LocalDateTime(allow_none=True)
+
+
+class ApiKeyCreateSchema(StrictSchema):
+    name = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[a-zA-Z0-9_.-]{3,100}$"))
+    scopes = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(KNOWN_SCOPES)), required=True,
+                            validate=ma.validate.Length(1, len(KNOWN_SCOPES)))
+
+
+class ApiKeySchema(ma.Schema):
+    name = ma.fields.String()
+    key_prefix = ma.fields.String()
+    scopes = ma.fields.List(ma.fields.String())
+    created_at = LocalDateTime()
+    revoked_at = LocalDateTime(allow_none=True)
+    api_key = ma.fields.String(metadata={"description": "Only in the answer to its creation: shown once."})

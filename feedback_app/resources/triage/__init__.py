@@ -1,0 +1,1 @@
+"""Agency staff and the triage desk: queues, item detail, actions, evidence."""

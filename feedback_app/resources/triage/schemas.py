@@ -1,0 +1,158 @@
+"""Triage schemas: the queue's filters, the item views, and one action body validated per action."""
+from __future__ import annotations
+
+import marshmallow as ma
+
+from feedback_app.models.feedback import STATUSES
+from feedback_app.resources.feedback.schemas import NamedRefSchema, PageMetaSchema
+from feedback_app.resources.fields import LocalDateTime, StrictSchema
+from feedback_app.services.access import ACTION_ROLES
+from feedback_app.services.actions import REJECT_REASONS
+
+# Which fields each action takes (required ones first); anything else is refused.
+ACTION_FIELDS = {
+    "route": ({"agency"}, {"category", "message"}),
+    "accept": (set(), {"message"}),
+    "assign": ({"assignee"}, set()),
+    "request_info": ({"message"}, set()),
+    "respond": (set(), {"text", "template", "language"}),
+    "resolve": (set(), {"text", "template", "language", "attachment_ids", "evidence_reason"}),
+    "reject": ({"reason", "message"}, set()),
+    "send_back": ({"message"}, set()),
+    "merge": ({"duplicate_of"}, {"message"}),
+    "note": ({"message"}, set()),
+}
+
+
+class QueueQuerySchema(StrictSchema):
+    status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
+    category = ma.fields.String(validate=ma.validate.Length(1, 64))
+    area = ma.fields.String(validate=ma.validate.Length(1, 32))
+    overdue = ma.fields.Boolean()
+    due_before = ma.fields.AwareDateTime(default_timezone=None)
+    q = ma.fields.String(validate=ma.validate.Length(1, 200))
+    sent_back = ma.fields.Boolean()
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(1, 100_000))
+    page_size = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
+
+
+class QueueItemSchema(ma.Schema):
+    id = ma.fields.UUID()
+    tracking_code = ma.fields.String()
+    status = ma.fields.String()
+    version = ma.fields.Integer()
+    title = ma.fields.String(allow_none=True)
+    description = ma.fields.String()
+    category = ma.fields.Nested(NamedRefSchema, allow_none=True)
+    agency = ma.fields.Nested(NamedRefSchema, allow_none=True)
+    area = ma.fields.Nested(NamedRefSchema, allow_none=True)
+    created_at = LocalDateTime()
+    due_at = LocalDateTime(allow_none=True)
+    overdue = ma.fields.Boolean()
+    assigned_to = ma.fields.Integer(allow_none=True)
+    sent_back = ma.fields.Boolean()
+    predicted_category = ma.fields.String(allow_none=True)
+    prediction_probability = ma.fields.Float(allow_none=True)
+
+
+class QueuePageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(QueueItemSchema))
+    pagination = ma.fields.Nested(PageMetaSchema)
+
+
+class StaffContactSchema(ma.Schema):
+    name = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
+    email = ma.fields.String(allow_none=True)
+
+
+class EventSchema(ma.Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String()
+    from_status = ma.fields.String(allow_none=True)
+    to_status = ma.fields.String(allow_none=True)
+    actor_kind = ma.fields.String()
+    actor_id = ma.fields.String(allow_none=True)
+    public = ma.fields.Boolean()
+    message = ma.fields.String(allow_none=True)
+    data = ma.fields.Dict()
+    at = LocalDateTime()
+
+
+class StaffAttachmentSchema(ma.Schema):
+    id = ma.fields.UUID()
+    content_type = ma.fields.String()
+    size = ma.fields.Integer()
+    uploaded_by = ma.fields.String()
+    public = ma.fields.Boolean()
+    created_at = LocalDateTime()
+
+
+class DuplicateSchema(ma.Schema):
+    id = ma.fields.UUID()
+    tracking_code = ma.fields.String()
+    status = ma.fields.String()
+    score = ma.fields.Float()
+    created_at = LocalDateTime()
+
+
+class ItemDetailSchema(QueueItemSchema):
+    etag = ma.fields.String()
+    address = ma.fields.String(allow_none=True)
+    lat = ma.fields.Float(allow_none=True)
+    lon = ma.fields.Float(allow_none=True)
+    language = ma.fields.String()
+    channel = ma.fields.String()
+    priority = ma.fields.String()
+    anonymous = ma.fields.Boolean()
+    consent_public = ma.fields.Boolean()
+    model_version = ma.fields.String(allow_none=True)
+    routed_by = ma.fields.String(allow_none=True)
+    answer = ma.fields.String(allow_none=True)
+    rating = ma.fields.Integer(allow_none=True)
+    rating_comment = ma.fields.String(allow_none=True)
+    rejection_reason = ma.fields.String(allow_none=True)
+    merged_into = ma.fields.String(allow_none=True)
+    contact = ma.fields.Nested(StaffContactSchema, allow_none=True,
+                               metadata={"description": "Only for the staff of the item's own agency; each read is audited."})
+    timeline = ma.fields.List(ma.fields.Nested(EventSchema))
+    attachments = ma.fields.List(ma.fields.Nested(StaffAttachmentSchema))
+    duplicates = ma.fields.List(ma.fields.Nested(DuplicateSchema))
+    legal_actions = ma.fields.List(ma.fields.String())
+
+
+class ActionSchema(StrictSchema):
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(sorted(ACTION_ROLES)))
+    agency = ma.fields.String(validate=ma.validate.Length(1, 64))
+    category = ma.fields.String(validate=ma.validate.Length(1, 64))
+    assignee = ma.fields.String(validate=ma.validate.Length(1, 64))
+    message = ma.fields.String(validate=ma.validate.Length(1, 4000))
+    text = ma.fields.String(validate=ma.validate.Length(1, 8000))
+    template = ma.fields.String(validate=ma.validate.Length(1, 64))
+    language = ma.fields.String(validate=ma.validate.OneOf(("vi", "en")))
+    attachment_ids = ma.fields.List(ma.fields.UUID(), validate=ma.validate.Length(max=20))
+    evidence_reason = ma.fields.String(validate=ma.validate.Length(1, 2000))
+    reason = ma.fields.String(validate=ma.validate.OneOf(REJECT_REASONS))
+    duplicate_of = ma.fields.String(validate=ma.validate.Length(1, 64))
+
+    @ma.validates_schema
+    def _fields_fit_the_action(self, data, **kwargs):
+        action = data.get("action")
+        if action not in ACTION_FIELDS:
+            return
+        required, optional = ACTION_FIELDS[action]
+        errors = {name: ["Missing data for required field."] for name in required if name not in data}
+        for name in set(data) - required - optional - {"action"}:
+            errors[name] = [f"not taken by the action '{action}'"]
+        if errors:
+            raise ma.ValidationError(errors)
+
+
+class ActionResultSchema(ma.Schema):
+    action = ma.fields.String()
+    event_id = ma.fields.Integer()
+    item = ma.fields.Nested(ItemDetailSchema)
+
+
+class UploadedSchema(ma.Schema):
+    attachments = ma.fields.List(ma.fields.Nested(StaffAttachmentSchema))

@@ -1,0 +1,159 @@
+"""The staff side of an item: each caller's queue, soonest deadline first, and the full detail view."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from feedback_app.extensions import db
+from feedback_app.models import Area, FeedbackItem, Field, ItemContact, StaffUser
+from feedback_app.models.feedback import OPEN_STATUSES
+from feedback_app.models.staff import AGENCY_ROLES
+from feedback_app.models.types import utcnow
+from feedback_app.services import access
+from feedback_app.services.directory import directory
+from feedback_app.services.duplicates import likely_duplicates
+from feedback_app.services.workflow import ALLOWED_TRANSITIONS, Actor, record_event
+
+
+def etag(item: FeedbackItem) -> str:
+    return f'"{item.id}-{item.version}"'
+
+
+def get_item(user: StaffUser, item_id: str) -> FeedbackItem:
+    try:
+        key = uuid.UUID(str(item_id))
+    except ValueError:
+        key = None
+    item = db.session.get(FeedbackItem, key) if key else None
+    return access.ensure_visible(user, item)
+
+
+def list_queue(user: StaffUser, *, page: int, page_size: int, status: str | None = None, category: str | None = None,
+               area: str | None = None, overdue: bool | None = None, due_before: datetime | None = None,
+               q: str | None = None, sent_back: bool | None = None) -> dict:
+    query = sa.select(FeedbackItem)
+    if user.role in AGENCY_ROLES:
+        query = query.where(FeedbackItem.agency_id == user.agency_id)
+    elif user.role == "coordinator" and status is None:
+        query = query.where(FeedbackItem.status == "needs_triage")
+    if status:
+        query = query.where(FeedbackItem.status == status)
+    elif user.role != "coordinator":
+        query = query.where(FeedbackItem.status.in_(OPEN_STATUSES))
+    if sent_back is not None:
+        query = query.where(FeedbackItem.sent_back_at.is_not(None) if sent_back else FeedbackItem.sent_back_at.is_(None))
+    if category:
+        query = query.join(Field, Field.id == FeedbackItem.category_id).where(Field.code == category)
+    if area:
+        root = directory().area(area)
+        if root is None:
+            return _page([], 0, page, page_size)
+        query = query.join(Area, Area.id == FeedbackItem.area_id).where(
+            sa.or_(Area.path == root.path, Area.path.like(f"{root.path}/%")))
+    now = utcnow()
+    if overdue is True:
+        query = query.where(FeedbackItem.due_at < now, FeedbackItem.status.in_(OPEN_STATUSES))
+    elif overdue is False:
+        query = query.where(sa.or_(FeedbackItem.due_at.is_(None), FeedbackItem.due_at >= now))
+    if due_before:
+        query = query.where(FeedbackItem.due_at < due_before)
+    if q:
+        pattern = f"%{q.lower()}%"
+        query = query.where(sa.or_(
+            sa.func.lower(FeedbackItem.description).like(pattern),
+            sa.func.lower(FeedbackItem.title).like(pattern),
+            FeedbackItem.tracking_code == q.upper(),
+        ))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.scalars(
+        query.order_by(FeedbackItem.due_at.asc().nulls_last(), FeedbackItem.created_at, FeedbackItem.id)
+        .limit(page_size).offset((page - 1) * page_size)
+    ).all()
+    return _page([summary(item, now) for item in rows], total, page, page_size)
+
+
+def _page(items: list, total: int, page: int, page_size: int) -> dict:
+    return {"items": items,
+            "pagination": {"page": page, "page_size": page_size, "total": total, "pages": -(-total // page_size)}}
+
+
+def summary(item: FeedbackItem, now: datetime | None = None) -> dict:
+    now = now or utcnow()
+    return {
+        "id": item.id, "tracking_code": item.tracking_code, "status": item.status, "version": item.version,
+        "title": item.title, "description": item.description[:300], **directory().refs(item),
+        "created_at": item.created_at, "due_at": item.due_at,
+        "overdue": bool(item.due_at and item.due_at < now and item.status in OPEN_STATUSES),
+        "assigned_to": item.assigned_to_id, "sent_back": item.sent_back_at is not None,
+        "predicted_category": item.predicted_category, "prediction_probability": item.prediction_probability,
+    }
+
+
+def legal_actions(user: StaffUser, item: FeedbackItem) -> list[str]:
+    from feedback_app.services.actions import ACTION_TARGETS
+
+    moves = ALLOWED_TRANSITIONS.get(item.status, frozenset())
+    legal = []
+    for action, roles in access.ACTION_ROLES.items():
+        if user.role not in roles or (user.role in AGENCY_ROLES and item.agency_id != user.agency_id):
+            continue
+        target = ACTION_TARGETS.get(action)
+        if target is None or target(item) in moves:
+            legal.append(action)
+    return legal
+
+
+def detail(user: StaffUser, item: FeedbackItem) -> dict:
+    """Everything staff need; the contact only for the item's own agency, and each such read is audited."""
+    contact = None
+    if access.sees_contact(user, item):
+        row = db.session.get(ItemContact, item.id)
+        if row is not None and row.erased_at is None:
+            contact = {"name": row.name, "phone": row.phone, "email": row.email}
+            record_event(item, "contact_viewed", actor=Actor("staff", str(user.id)), public=False)
+    merged_into = db.session.get(FeedbackItem, item.merged_into_id) if item.merged_into_id else None
+    return {
+        **summary(item),
+        "description": item.description,
+        "etag": etag(item),
+        "address": item.address, "lat": item.lat, "lon": item.lon,
+        "language": item.language, "channel": item.channel, "priority": item.priority,
+        "anonymous": item.anonymous, "consent_public": item.consent_public,
+        "model_version": item.model_version, "routed_by": item.routed_by,
+        "answer": item.answer, "rating": item.rating, "rating_comment": item.rating_comment,
+        "rejection_reason": item.rejection_reason,
+        "merged_into": merged_into.tracking_code if merged_into else None,
+        "contact": contact,
+        "timeline": [
+            {"id": e.id, "kind": e.kind, "from_status": e.from_status, "to_status": e.to_status,
+             "actor_kind": e.actor_kind, "actor_id": e.actor_id, "public": e.public, "message": e.message,
+             "data": e.data, "at": e.created_at}
+            for e in item.events
+        ],
+        "attachments": [
+            {"id": a.id, "content_type": a.content_type, "size": a.size, "uploaded_by": a.uploaded_by,
+             "public": a.public, "created_at": a.created_at}
+            for a in item.attachments
+        ],
+        "duplicates": [
+            {"id": other.id, "tracking_code": other.tracking_code, "status": other.status, "score": score,
+             "created_at": other.created_at}
+            for other, score in likely_duplicates(item)
+        ],
+        "legal_actions": legal_actions(user, item),
+    }
+
+
+def get_attachment(user: StaffUser, attachment_id: str):
+    from feedback_app.models import Attachment
+
+    try:
+        key = uuid.UUID(str(attachment_id))
+    except ValueError:
+        return None
+    attachment = db.session.get(Attachment, key)
+    if attachment is None or not access.can_view(user, attachment.item):
+        return None
+    return attachment
