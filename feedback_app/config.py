@@ -74,14 +74,14 @@ def load_settings(overrides: dict | None = None) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "JSON_SORT_KEYS": False,
     }
-    if database_url.startswith("postgresql"):
+    settings.update(overrides)
+    if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
             "pool_pre_ping": True,
             "pool_size": int(os.environ.get("DB_POOL_SIZE", 10)),
             "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", 10)),
             "pool_recycle": 1800,
         }
-    settings.update(overrides)
     settings["SECRET_KEY"] = settings.get("SECRET_KEY") or _secret_key(
         settings["APP_ENV"], Path(settings["INSTANCE_PATH"])
     )

@@ -43,6 +43,9 @@ def app_config(instance_path) -> dict:
         "RATELIMIT_SUBMIT": "10000 per minute",
         "UPLOAD_DIR": str(instance_path / "uploads"),
         "MODEL_DIR": str(instance_path / "models"),
+        # Cheap hashes in tests only: the suite signs in hundreds of times.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
     }
 
 

@@ -1,6 +1,7 @@
 """Schema fields shared by resources."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
@@ -17,9 +18,35 @@ class LocalDateTime(ma.fields.DateTime):
         return value.astimezone(VIETNAM).isoformat(timespec="seconds")
 
 
+def _nul_fields(data, prefix: str = "") -> list[str]:
+    if isinstance(data, str):
+        return [prefix or "_schema"] if "\x00" in data else []
+    if isinstance(data, Mapping):
+        return [f for k, v in data.items() for f in _nul_fields(v, f"{prefix}.{k}" if prefix else str(k))]
+    if isinstance(data, list):
+        return [f for i, v in enumerate(data) for f in _nul_fields(v, f"{prefix}.{i}" if prefix else str(i))]
+    return []
+
+
 class StrictSchema(ma.Schema):
-    """Unknown fields are an error, never silently dropped."""
+    """Unknown fields are an error, never silently dropped; no string may carry a NUL (PostgreSQL refuses it)."""
 
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    @ma.pre_load
+    def _refuse_nul(self, data, **kwargs):
+        bad = _nul_fields(data) if isinstance(data, Mapping) else []
+        if bad:
+            raise ma.ValidationError({name.split(".")[0]: ["Must not contain NUL characters."] for name in bad})
+        return data
+
+
+class QueryText(ma.fields.String):
+    """A query-string value: documented (and checked) as NUL-free, so that no filter can reach the database with one."""
+
+    def __init__(self, *args, **kwargs):
+        validators = kwargs.pop("validate", None)
+        validators = [validators] if callable(validators) else list(validators or [])
+        super().__init__(*args, validate=[*validators, ma.validate.Regexp(r"^[^\x00]*$")], **kwargs)

@@ -16,8 +16,26 @@ from feedback_app.models.staff import AGENCY_ROLES, ROLES
 from feedback_app.models.types import utcnow
 from feedback_app.services.errors import Conflict, DomainError, Unauthorized, Unprocessable
 
-hasher = PasswordHasher()
-_DUMMY_HASH = hasher.hash("not a password")
+_hashers: dict[tuple[int, int], PasswordHasher] = {}
+
+
+def hasher() -> PasswordHasher:
+    """argon2id with the library's defaults (RFC 9106 low-memory profile) unless settings say otherwise."""
+    config = current_app.config
+    key = (config.get("ARGON2_TIME_COST", 3), config.get("ARGON2_MEMORY_COST", 65536))
+    if key not in _hashers:
+        _hashers[key] = PasswordHasher(time_cost=key[0], memory_cost=key[1])
+    return _hashers[key]
+
+
+_dummy_hashes: dict[int, str] = {}
+
+
+def _dummy_hash() -> str:
+    h = hasher()
+    if id(h) not in _dummy_hashes:
+        _dummy_hashes[id(h)] = h.hash("not a password")
+    return _dummy_hashes[id(h)]
 SLOW_DOWN_AFTER = 3
 LOCK_AFTER = 10
 LOCK_MINUTES = 15
@@ -70,7 +88,7 @@ def create_staff(*, username: str, password: str, role: str, agency_code: str | 
     if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.username == username)):
         raise Conflict(errors={"username": ["taken"]})
     validate_password(password)
-    user = StaffUser(username=username, password_hash=hasher.hash(password), role=role,
+    user = StaffUser(username=username, password_hash=hasher().hash(password), role=role,
                      agency_id=agency.id if agency else None, display_name=display_name)
     db.session.add(user)
     db.session.flush()
@@ -79,7 +97,7 @@ def create_staff(*, username: str, password: str, role: str, agency_code: str | 
 
 def set_password(user: StaffUser, password: str) -> None:
     validate_password(password)
-    user.password_hash = hasher.hash(password)
+    user.password_hash = hasher().hash(password)
     user.token_generation += 1  # every token issued before is dead
     user.failed_logins, user.locked_until = 0, None
 
@@ -95,7 +113,7 @@ def login(*, username: str, password: str) -> IssuedToken:
     user = db.session.scalar(sa.select(StaffUser).where(StaffUser.username == username).with_for_update())
     if user is None or not user.active:
         try:  # the same work as a real check, so timing does not reveal which usernames exist
-            hasher.verify(_DUMMY_HASH, password)
+            hasher().verify(_dummy_hash(), password)
         except VerificationError:
             pass
         raise Unauthorized("login_failed")
@@ -108,15 +126,15 @@ def login(*, username: str, password: str) -> IssuedToken:
     if wait and user.last_failed_at and user.last_failed_at + timedelta(seconds=wait) > now:
         raise TooManyAttempts(retry_after=wait)
     try:
-        hasher.verify(user.password_hash, password)
+        hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         user.failed_logins += 1
         user.last_failed_at = now
         if user.failed_logins >= LOCK_AFTER:
             user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
         raise Unauthorized("login_failed") from None
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
+    if hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = hasher().hash(password)
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     expires_at = now + token_ttl()
     token = _serializer().dumps({"u": user.id, "g": user.token_generation})

@@ -73,3 +73,41 @@ def test_parallel_retries_with_one_key_make_exactly_one_item(app, live_server):
     assert status == 422 and body["code"] == 422
     status, _ = post_json(url, ROAD_REPORT, {"Idempotency-Key": "retry-storm-2"})
     assert status == 201
+
+
+def test_two_officers_at_once_one_wins_the_other_gets_412(app, live_server):
+    """Both read the same ETag and act at the same moment through a real server: no lost update."""
+    from feedback_app.services.auth import create_staff
+
+    with app.app_context():
+        for name in ("officer.x", "officer.y"):
+            create_staff(username=name, password="correct horse battery", role="officer", agency_code="UBND-TPBN")
+        db.session.commit()
+    tokens = []
+    for name in ("officer.x", "officer.y"):
+        _, body = post_json(f"{live_server}/api/v1/auth/token", {"username": name, "password": "correct horse battery"})
+        tokens.append({"Authorization": f"Bearer {body['access_token']}"})
+    _, created = post_json(f"{live_server}/api/v1/feedback", ROAD_REPORT)
+    item_url = f"{live_server}/api/v1/triage/items/{created['id']}"
+    request = urllib.request.Request(item_url, headers=tokens[0])
+    with urllib.request.urlopen(request, timeout=30) as response:
+        etag = response.headers["ETag"]
+    results = []
+    barrier = threading.Barrier(2)
+
+    def act(headers, message):
+        barrier.wait()
+        results.append(post_json(f"{item_url}/actions", {"action": "accept", "message": message},
+                                 {**headers, "If-Match": etag}))
+
+    threads = [threading.Thread(target=act, args=(tokens[i], f"officer {i}")) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(status for status, _ in results) == [200, 412], results
+    with app.app_context():
+        from feedback_app.models import ItemEvent
+
+        accepted = db.session.scalars(sa.select(ItemEvent).where(ItemEvent.to_status == "in_progress")).all()
+        assert len(accepted) == 1  # the loser wrote nothing

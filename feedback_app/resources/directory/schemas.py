@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from feedback_app.resources.fields import StrictSchema
+from feedback_app.resources.fields import QueryText, StrictSchema
 
 
 class AttributeSchema(ma.Schema):
@@ -42,7 +42,7 @@ class AreaSchema(ma.Schema):
 
 class AreaQuerySchema(StrictSchema):
     tree = ma.fields.Boolean(load_default=False, metadata={"description": "Nest children under their parent."})
-    parent = ma.fields.String(validate=ma.validate.Length(1, 32), metadata={"description": "Only the children of this area."})
+    parent = QueryText(validate=ma.validate.Length(1, 32), metadata={"description": "Only the children of this area."})
 
 
 class AgencySchema(ma.Schema):
@@ -54,5 +54,5 @@ class AgencySchema(ma.Schema):
 
 
 class AgencyQuerySchema(StrictSchema):
-    area = ma.fields.String(validate=ma.validate.Length(1, 32))
-    kind = ma.fields.String(validate=ma.validate.Length(1, 32))
+    area = QueryText(validate=ma.validate.Length(1, 32))
+    kind = QueryText(validate=ma.validate.Length(1, 32))

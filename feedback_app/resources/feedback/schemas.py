@@ -6,7 +6,7 @@ import re
 import marshmallow as ma
 
 from feedback_app.models.feedback import CHANNELS, STATUSES
-from feedback_app.resources.fields import LocalDateTime, StrictSchema
+from feedback_app.resources.fields import LocalDateTime, QueryText, StrictSchema
 
 PHONE = re.compile(r"^\+?[0-9 .\-()]{6,20}$")
 
@@ -134,9 +134,9 @@ class MessageCreatedSchema(ma.Schema):
 
 
 class FeedQuerySchema(StrictSchema):
-    area = ma.fields.String(validate=ma.validate.Length(1, 32))
-    category = ma.fields.String(validate=ma.validate.Length(1, 64))
-    status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
+    area = QueryText(validate=ma.validate.Length(1, 32))
+    category = QueryText(validate=ma.validate.Length(1, 64))
+    status = QueryText(validate=ma.validate.OneOf(STATUSES))
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(1, 100_000))
     page_size = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
 

@@ -5,7 +5,7 @@ import marshmallow as ma
 
 from feedback_app.models.feedback import STATUSES
 from feedback_app.resources.feedback.schemas import NamedRefSchema, PageMetaSchema
-from feedback_app.resources.fields import LocalDateTime, StrictSchema
+from feedback_app.resources.fields import LocalDateTime, QueryText, StrictSchema
 from feedback_app.services.access import ACTION_ROLES
 from feedback_app.services.actions import REJECT_REASONS
 
@@ -25,12 +25,12 @@ ACTION_FIELDS = {
 
 
 class QueueQuerySchema(StrictSchema):
-    status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
-    category = ma.fields.String(validate=ma.validate.Length(1, 64))
-    area = ma.fields.String(validate=ma.validate.Length(1, 32))
+    status = QueryText(validate=ma.validate.OneOf(STATUSES))
+    category = QueryText(validate=ma.validate.Length(1, 64))
+    area = QueryText(validate=ma.validate.Length(1, 32))
     overdue = ma.fields.Boolean()
     due_before = ma.fields.AwareDateTime(default_timezone=None)
-    q = ma.fields.String(validate=ma.validate.Length(1, 200))
+    q = QueryText(validate=ma.validate.Length(1, 200))
     sent_back = ma.fields.Boolean()
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(1, 100_000))
     page_size = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
