@@ -31,10 +31,17 @@ def api_schema(app):
     return schemathesis.openapi.from_wsgi("/api/openapi.json", app)
 
 
+STAFF_PREFIXES = ("/api/v1/triage", "/api/v1/admin")
+CASES = [(p, m, signed) for p, m in OPERATIONS for signed in ((False, True) if p.startswith(STAFF_PREFIXES) else (False,))]
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
-@pytest.mark.parametrize("path, method", OPERATIONS, ids=[f"{m.upper()} {p}" for p, m in OPERATIONS])
-def test_operation_conforms(api_schema, path, method, mode):
+@pytest.mark.parametrize("path, method, signed", CASES,
+                         ids=[f"{m.upper()} {p}{' as admin' if s else ''}" for p, m, s in CASES])
+def test_operation_conforms(api_schema, make_staff, path, method, signed, mode):
+    """Staff routes run twice: anonymous (every answer a 401) and signed in as an admin (the real work)."""
     operation = api_schema[path][method]
+    headers = make_staff("schema.admin", "admin") if signed else None
     # A schema-valid POST can still break a rule the schema cannot say (lat without lon, a "photo"
     # that is really a PDF, an unknown area code): refusing it with 4xx is right, so that one
     # heuristic is off for writes. Every other check, negative-data rejection included, stays on.
@@ -43,7 +50,7 @@ def test_operation_conforms(api_schema, path, method, mode):
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     def run(case):
-        case.call_and_validate(excluded_checks=excluded)
+        case.call_and_validate(headers=headers, excluded_checks=excluded)
 
     try:
         run()

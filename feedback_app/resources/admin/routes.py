@@ -70,7 +70,7 @@ class UserById(MethodView):
     def patch(self, data, user_id):
         """Deactivate, reactivate, rename, or set a new password (which ends every session of the user)."""
         _admin()
-        user = db.session.get(StaffUser, user_id)
+        user = db.session.get(StaffUser, user_id) if 0 < user_id < 2**31 else None
         if user is None:
             raise NotFound()
         if "password" in data:
