@@ -23,6 +23,7 @@ STATUSES = (
     "rejected",
 )
 OPEN_STATUSES = ("received", "routed", "needs_triage", "in_progress", "waiting_citizen", "reopened")
+OPEN_FILTER = "status IN ('received', 'routed', 'needs_triage', 'in_progress', 'waiting_citizen', 'reopened')"
 CHANNELS = ("app", "web", "open311", "hotline", "email", "other")
 PRIORITIES = ("urgent", "normal", "complex")
 
@@ -32,6 +33,11 @@ class FeedbackItem(db.Model):
     __table_args__ = (
         sa.Index("ix_items_agency_status_due", "agency_id", "status", "due_at"),
         sa.Index("ix_items_public_feed", "consent_public", "created_at"),
+        # The agency queue: open items only, in deadline order, one walk of the index for the first page.
+        sa.Index(
+            "ix_items_open_queue", "agency_id", "due_at", "created_at",
+            postgresql_where=sa.text(OPEN_FILTER), sqlite_where=sa.text(OPEN_FILTER),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
