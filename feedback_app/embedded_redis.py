@@ -58,10 +58,10 @@ def ensure_embedded_redis(instance_path: str | os.PathLike) -> str:
     raise RuntimeError(f"embedded redis did not start; see {base / 'redis.log'}")
 
 
-def stop_embedded_redis(instance_path: str | os.PathLike) -> None:
+def stop_embedded_redis(instance_path: str | os.PathLike, *, save: bool = True) -> None:
     socket_path = Path(instance_path) / "redis.sock"
     if _ping(socket_path):
         try:
-            redis.Redis(unix_socket_path=str(socket_path)).shutdown(nosave=False)
+            redis.Redis(unix_socket_path=str(socket_path)).shutdown(save=save, nosave=not save)
         except redis.ConnectionError:
-            pass
+            pass  # the server closed the connection as it exited: that is the success case

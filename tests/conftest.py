@@ -69,6 +69,10 @@ def app(app_config):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+    if not os.environ.get("REDIS_URL"):
+        from feedback_app.embedded_redis import stop_embedded_redis
+
+        stop_embedded_redis(app.config["INSTANCE_PATH"], save=False)  # each run's own redis-server, not left behind
 
 
 @pytest.fixture(autouse=True)
