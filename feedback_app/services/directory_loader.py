@@ -56,6 +56,12 @@ class AttributeEntry(_Strict):
     values = ma.fields.List(ma.fields.Nested(AttributeValue), load_default=list)
 
 
+class TemplateEntry(_Strict):
+    code = ma.fields.String(required=True, validate=CODE)
+    text_vi = ma.fields.String(required=True, validate=ma.validate.Length(1, 4000))
+    text_en = ma.fields.String(load_default="", validate=ma.validate.Length(max=4000))
+
+
 class FieldEntry(_Strict):
     code = ma.fields.String(required=True, validate=CODE)
     service_code = ma.fields.String(required=True, validate=CODE)
@@ -71,6 +77,7 @@ class FieldEntry(_Strict):
         load_default="required", validate=ma.validate.OneOf(("required", "optional"))
     )
     attributes = ma.fields.List(ma.fields.Nested(AttributeEntry), load_default=list)
+    answer_templates = ma.fields.List(ma.fields.Nested(TemplateEntry), load_default=list)
 
 
 class AgencyEntry(_Strict):

@@ -1,10 +1,13 @@
 """Training, prediction, evaluation and auto-route threshold of the classifier on synthetic data."""
 
+import csv
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from classifier import ClassifierInputError, Prediction, TrainedModel, train_model
-from classifier.model import choose_threshold
+from classifier import ClassifierInputError, Prediction, TrainedModel, strip_diacritics, train_model
+from classifier.evaluation import choose_threshold
 from conftest import make_dataset
 
 
@@ -171,3 +174,21 @@ def test_rare_labels_still_train():
     labels += ["rare", "rare"]
     model = train_model(texts, labels)
     assert "rare" in model.labels
+
+
+SEED_CORPUS = Path(__file__).resolve().parents[2] / "classifier" / "seed" / "seed_vi.csv"
+
+
+@pytest.mark.skipif(not SEED_CORPUS.exists(), reason="Vietnamese seed corpus not present")
+def test_seed_corpus_routes_the_same_without_diacritics():
+    with SEED_CORPUS.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    rng = np.random.RandomState(0)
+    held = set(rng.permutation(len(rows))[: len(rows) // 4].tolist())
+    train = [r for i, r in enumerate(rows) if i not in held]
+    test = [r for i, r in enumerate(rows) if i in held]
+    model = train_model([r["text"] for r in train], [r["category"] for r in train])
+    original = [p.label for p in model.predict([r["text"] for r in test])]
+    bare = [p.label for p in model.predict([strip_diacritics(r["text"]) for r in test])]
+    assert np.mean([a == b for a, b in zip(original, bare)]) >= 0.95
+    assert model.evaluate([r["text"] for r in test], [r["category"] for r in test])["accuracy"] > 0.6

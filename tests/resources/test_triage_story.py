@@ -153,3 +153,17 @@ def test_reject_needs_a_reason_and_a_public_text(client, make_staff):
                                               "agency": "X"}).status_code == 422
     rejected = act(client, coordinator, item_id, {"action": "reject", "reason": "spam", "message": "Nội dung quảng cáo."})
     assert rejected.get_json()["item"]["status"] == "rejected"
+
+
+def test_respond_from_a_template_of_the_field(client, make_staff):
+    officer = make_staff("gt.tpl", "officer", "UBND-TPBN")
+    created = client.post("/api/v1/feedback", json={**SUBMISSION, "category": "traffic"}).get_json()
+    item_id = client.get("/api/v1/triage/items", headers=officer).get_json()["items"][0]["id"]
+    act(client, officer, item_id, {"action": "accept"})
+    answered = act(client, officer, item_id, {"action": "respond", "template": "handled"})
+    assert answered.status_code == 200
+    assert answered.get_json()["item"]["answer"].startswith("Đơn vị quản lý đường bộ")
+    english = act(client, officer, item_id, {"action": "respond", "template": "handled", "language": "en"})
+    assert english.get_json()["item"]["answer"].startswith("The road authority")
+    assert act(client, officer, item_id, {"action": "respond", "template": "nope"}).status_code == 422
+    assert client.get(f"/api/v1/feedback/{created['tracking_code']}").get_json()["answer"].startswith("The road")
