@@ -14,23 +14,54 @@ from feedback_app.models.feedback import OPEN_STATUSES
 from feedback_app.services.directory import fold
 
 RECENT = timedelta(days=30)
-MIN_SCORE = 0.35
+MIN_SCORE = 0.30
 MAX_CANDIDATES = 200
+
+
+NUMBER_MISMATCH = 0.5
 
 
 def _shingles(text: str) -> Counter:
     """Character 3-grams of the folded words: robust to diacritics, typos and word order."""
-    words = re.findall(r"[a-z0-9]+", fold(text))
-    joined = " ".join(w for w in words if len(w) > 1)
+    joined = " ".join(re.findall(r"[a-z0-9]+", fold(text)))
     return Counter(joined[i:i + 3] for i in range(max(0, len(joined) - 2)))
 
 
-def text_similarity(a: str, b: str) -> float:
-    sa_, sb = _shingles(a), _shingles(b)
+def _numbers(text: str) -> set[str]:
+    """House, alley and hamlet numbers ("số 25", "ngõ 5", "tổ 3"): the same words with other numbers are other places."""
+    return {n.lstrip("0") or "0" for n in re.findall(r"\d+", text)}
+
+
+def _cosine(sa_: dict, sb: dict) -> float:
     if not sa_ or not sb:
         return 0.0
-    dot = sum(count * sb[gram] for gram, count in sa_.items() if gram in sb)
+    dot = sum(weight * sb[gram] for gram, weight in sa_.items() if gram in sb)
     return dot / (math.sqrt(sum(v * v for v in sa_.values())) * math.sqrt(sum(v * v for v in sb.values())))
+
+
+def _number_factor(a: str, b: str) -> float:
+    na, nb = _numbers(a), _numbers(b)
+    return NUMBER_MISMATCH if na and nb and not (na & nb) else 1.0
+
+
+def text_similarity(a: str, b: str) -> float:
+    """Two texts alone: cosine of 3-gram counts, halved when their numbers disagree."""
+    return _cosine(_shingles(a), _shingles(b)) * _number_factor(a, b)
+
+
+def pool_similarity(texts: list[str]):
+    """Scores within a pool of reports (an item and its candidates): 3-grams every report of the pool shares
+    ("đèn đường", the ward's name) weigh little, the ones that tell places and problems apart weigh much."""
+    counts = [_shingles(t) for t in texts]
+    df = Counter(gram for c in counts for gram in c)
+    n = len(texts)
+    idf = {gram: math.log((1 + n) / (1 + d)) + 1 for gram, d in df.items()}
+    weighted = [{g: v * idf[g] for g, v in c.items()} for c in counts]
+
+    def similarity(i: int, j: int) -> float:
+        return _cosine(weighted[i], weighted[j]) * _number_factor(texts[i], texts[j])
+
+    return similarity
 
 
 def _metres(lat1, lon1, lat2, lon2) -> float:
@@ -62,12 +93,13 @@ def likely_duplicates(item: FeedbackItem, *, limit: int = 5) -> list[tuple[Feedb
     else:
         return []
     candidates = db.session.scalars(query.order_by(FeedbackItem.created_at.desc()).limit(MAX_CANDIDATES)).all()
-    text = f"{item.title or ''} {item.description}"
+    if item.lat is not None:
+        candidates = [o for o in candidates
+                      if o.lat is None or _metres(item.lat, item.lon, o.lat, o.lon) <= radius]
+    similarity = pool_similarity([f"{x.title or ''} {x.description}" for x in [item, *candidates]])
     scored = []
-    for other in candidates:
-        if item.lat is not None and other.lat is not None and _metres(item.lat, item.lon, other.lat, other.lon) > radius:
-            continue
-        score = text_similarity(text, f"{other.title or ''} {other.description}")
+    for index, other in enumerate(candidates, start=1):
+        score = similarity(0, index)
         if score >= MIN_SCORE:
             scored.append((other, round(score, 3)))
     scored.sort(key=lambda pair: -pair[1])
