@@ -9,7 +9,7 @@ PORT ?= 5000
 WEB_WORKERS ?= 2
 export FLASK_APP := wsgi.py
 
-.PHONY: run test install install-dev migrate directory worker bench-intake clean
+.PHONY: run test install install-dev migrate directory model worker bench-intake clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,10 @@ migrate: install
 directory: migrate
 	$(BIN)/flask directory load feedback_app/seed/bac_ninh.yaml
 
-run: directory
+model: directory
+	$(BIN)/flask classifier ensure-default
+
+run: model
 	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: install-dev

@@ -24,7 +24,10 @@ def register_model(path: str | Path) -> ClassifierModel:
     model = load_model(str(path))  # refuses unknown types and other scikit-learn versions
     row = db.session.get(ClassifierModel, model.version)
     if row is None:
-        row = ClassifierModel(version=model.version, path=str(Path(path).resolve()), metrics=model.metadata.get("metrics", {}))
+        # The figures on the model's own held-out part: what `flask classifier list` shows.
+        metrics = model.metadata.get("holdout") or model.metadata.get("metrics") or {}
+        summary = {k: metrics.get(k) for k in ("n", "accuracy", "macro_f1", "auto_route")}
+        row = ClassifierModel(version=model.version, path=str(Path(path).resolve()), metrics=summary)
         db.session.add(row)
     db.session.flush()
     return row
