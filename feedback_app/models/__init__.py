@@ -1,4 +1,5 @@
 """Every model, imported so that Alembic and the app see one metadata."""
+from feedback_app.models.clocks import CalendarDay, ClockAlert, SlaPolicy
 from feedback_app.models.directory import Agency, Area, DirectoryVersion, Field, RoutingRule
 from feedback_app.models.feedback import Attachment, FeedbackItem, ItemContact, ItemEvent
 from feedback_app.models.staff import StaffUser
@@ -9,6 +10,8 @@ __all__ = [
     "ApiClient",
     "Area",
     "Attachment",
+    "CalendarDay",
+    "ClockAlert",
     "ClassifierModel",
     "DirectoryVersion",
     "FeedbackItem",
@@ -18,5 +21,6 @@ __all__ = [
     "ItemEvent",
     "OutboxMessage",
     "RoutingRule",
+    "SlaPolicy",
     "StaffUser",
 ]

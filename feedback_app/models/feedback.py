@@ -83,8 +83,14 @@ class FeedbackItem(db.Model):
     reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Clocks, set when the item is routed: the 75% marks and the deadlines, for acknowledging and resolving.
+    clock_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ack_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ack_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # While waiting for the citizen the clock stops; leaving that state shifts every mark by the paused time.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     answer: Mapped[str | None] = mapped_column(sa.Text)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -92,13 +92,22 @@ class AgencyEntry(_Strict):
     webhook_secret = ma.fields.String(load_default=None, allow_none=True)
 
 
+class SlaEntry(_Strict):
+    field = ma.fields.String(load_default=None, allow_none=True)
+    priority = ma.fields.String(required=True, validate=ma.validate.OneOf(("urgent", "normal", "complex")))
+    ack_hours = ma.fields.Float(required=True, validate=ma.validate.Range(min=0.25, max=2000))
+    resolve_days = ma.fields.Float(required=True, validate=ma.validate.Range(min=0.25, max=365))
+
+
 class RuleEntry(_Strict):
     field = ma.fields.String(required=True)
     area = ma.fields.String(required=True)
     agency = ma.fields.String(required=True)
 
 
-SECTIONS = {"areas": AreaEntry, "fields": FieldEntry, "agencies": AgencyEntry, "routing": RuleEntry}
+SECTIONS = {"areas": AreaEntry, "fields": FieldEntry, "agencies": AgencyEntry, "routing": RuleEntry,
+            "sla_policies": SlaEntry}
+OPTIONAL_SECTIONS = {"sla_policies"}
 
 
 @dataclass
@@ -142,7 +151,8 @@ def parse_directory(text: str) -> dict[str, list[_Entry]]:
         raw = document.get(section)
         node = nodes.get(section)
         if raw is None:
-            problems.append(f"line 1: section '{section}' is missing")
+            if section not in OPTIONAL_SECTIONS:
+                problems.append(f"line 1: section '{section}' is missing")
             parsed[section] = []
             continue
         if not isinstance(raw, list):
@@ -210,6 +220,14 @@ def _check_references(parsed: dict[str, list[_Entry]]) -> None:
         if (d["field"], d["area"]) in pairs:
             problems.append(f"line {entry.line} (routing): a second rule for field '{d['field']}' in area '{d['area']}'")
         pairs.add((d["field"], d["area"]))
+    seen_policies: set = set()
+    for entry in parsed["sla_policies"]:
+        d = entry.data
+        if d["field"] is not None and d["field"] not in field_codes:
+            problems.append(f"line {entry.line} (sla_policies): unknown field '{d['field']}'")
+        if (d["field"], d["priority"]) in seen_policies:
+            problems.append(f"line {entry.line} (sla_policies): a second policy for {d['field'] or 'the default'}/{d['priority']}")
+        seen_policies.add((d["field"], d["priority"]))
     if problems:
         raise DirectoryError(problems)
 
@@ -233,7 +251,7 @@ def _upsert(model, code: str, values: dict, counts: dict) -> object:
 def load_directory(text: str, *, source: str) -> dict:
     """Apply a whole directory file; entries missing from it are deactivated, routing is replaced."""
     parsed = parse_directory(text)
-    summary = {s: {"created": 0, "updated": 0, "unchanged": 0} for s in SECTIONS}
+    summary = {s: {"created": 0, "updated": 0, "unchanged": 0} for s in SECTIONS if s not in OPTIONAL_SECTIONS}
     areas: dict[str, Area] = {}
     for entry in parsed["areas"]:
         d = entry.data
@@ -284,10 +302,21 @@ def load_directory(text: str, *, source: str) -> dict:
     for rule in removed:
         db.session.delete(rule)
     summary["routing"]["removed"] = len(removed)
+    # SLA policies are replaced whole: what the file says is the policy.
+    from feedback_app.models import SlaPolicy
+
+    db.session.execute(sa.delete(SlaPolicy))
+    for entry in parsed["sla_policies"]:
+        d = entry.data
+        db.session.add(SlaPolicy(field_id=fields[d["field"]].id if d["field"] else None, priority=d["priority"],
+                                 ack_hours=d["ack_hours"], resolve_days=d["resolve_days"]))
+    summary["sla_policies"] = {"loaded": len(parsed["sla_policies"])}
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     db.session.add(DirectoryVersion(sha256=sha, source=source[:500], summary=summary))
     db.session.flush()
+    from feedback_app.services.clocks import invalidate_clocks
     from feedback_app.services.directory import invalidate_directory
 
     invalidate_directory()
+    invalidate_clocks()
     return summary

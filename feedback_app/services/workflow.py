@@ -98,7 +98,10 @@ def transition(
         setattr(item, column, now)
     item.status = to
     item.updated_at = now
+    from feedback_app.services.clocks import on_transition
+
+    clock = on_transition(item, current, to, now)
     return record_event(
-        item, "status", actor=actor, message=message, public=public, data=data,
+        item, "status", actor=actor, message=message, public=public, data={**(data or {}), **clock},
         from_status=current, to_status=to, now=now,
     )

@@ -25,7 +25,7 @@ def test_submission_is_committed_with_its_event_routing_and_outbox(client, app):
     assert body["status"] == "routed"
     assert body["category"]["code"] == "traffic"
     assert body["agency"]["code"]  # the routing rules named an agency
-    assert body["due_at"] is None
+    assert body["due_at"].endswith("+07:00")  # the deadline, shown to the citizen in Vietnam's time
     assert body["links"]["self"].endswith(body["tracking_code"])
     assert response.headers["Location"] == body["links"]["self"]
     with app.app_context():
