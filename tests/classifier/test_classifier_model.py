@@ -192,3 +192,12 @@ def test_seed_corpus_routes_the_same_without_diacritics():
     bare = [p.label for p in model.predict([strip_diacritics(r["text"]) for r in test])]
     assert np.mean([a == b for a, b in zip(original, bare)]) >= 0.95
     assert model.evaluate([r["text"] for r in test], [r["category"] for r in test])["accuracy"] > 0.6
+
+
+def test_shipped_word_table_matches_fresh_lookups(trained):
+    features = trained.pipeline.named_steps["features"]
+    assert features._known_words, "the frequent training words should be shipped with the model"
+    for token, (ids, bare) in list(features._known_words.items())[:200]:
+        fresh_ids, fresh_bare = features._lookup_word(token)
+        np.testing.assert_array_equal(ids, fresh_ids)
+        assert bare == fresh_bare
