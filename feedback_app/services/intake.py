@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from feedback_app.extensions import db
 from feedback_app.models import FeedbackItem, ItemContact
 from feedback_app.models.types import utcnow
+from feedback_app.services.bulk import insert_pending
 from feedback_app.services.citizen import citizen_actor, hash_token, store_attachments
 from feedback_app.services.clients import Client
 from feedback_app.services.directory import directory, get_area, get_field
@@ -35,6 +36,12 @@ def new_tracking_code() -> str:
 
 def submit_feedback(*, data: dict, uploads: list[Upload], client: Client, storage: LocalStorage) -> tuple[FeedbackItem, str]:
     """Returns the item and the citizen's secret token (shown once; only its hash is kept)."""
+    # No autoflush: a cache refreshing mid-way must not push a half-built item to the database.
+    with db.session.no_autoflush:
+        return _submit(data=data, uploads=uploads, client=client, storage=storage)
+
+
+def _submit(*, data: dict, uploads: list[Upload], client: Client, storage: LocalStorage) -> tuple[FeedbackItem, str]:
     snapshot = directory()
     citizen_category = get_field(data["category"]) if data.get("category") else None
     area, area_source = None, None
@@ -81,6 +88,6 @@ def submit_feedback(*, data: dict, uploads: list[Upload], client: Client, storag
     store_attachments(item, uploads, storage, uploaded_by="citizen")
     route_item(item, area=area)
     add_outbox_message(topic="item.received", job_key=f"item.received:{item.id}", payload={"item_id": str(item.id)})
-    # One flush: the item is inserted in its routed state with both events, in one round of statements.
-    db.session.flush()
+    # Everything here is new: one bulk INSERT per table, the item already in its routed state.
+    insert_pending()
     return item, token
