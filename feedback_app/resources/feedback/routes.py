@@ -49,6 +49,11 @@ MULTIPART_DOC = {
 }
 
 
+# Built once: a marshmallow schema deep-copies its fields on every instantiation.
+FEEDBACK_CREATE = FeedbackCreateSchema()
+MESSAGE_CREATE = MessageCreateSchema()
+
+
 def _submit_limit() -> str:
     return current_app.config["RATELIMIT_SUBMIT"]
 
@@ -80,7 +85,7 @@ class FeedbackCollection(MethodView):
     def post(self):
         """Submit a complaint or recommendation (JSON, or multipart with up to 5 photos or videos)."""
         body, uploads = parsed_request()
-        data = _load(FeedbackCreateSchema(), body)
+        data = _load(FEEDBACK_CREATE, body)
         item, token = intake.submit_feedback(data=data, uploads=uploads, client=current_client(), storage=storage())
         links = {
             "self": url_for("feedback.FeedbackByCode", tracking_code=item.tracking_code),
@@ -132,7 +137,7 @@ class FeedbackMessages(MethodView):
     def post(self, tracking_code):
         """Add information to one's own item (authorised by the citizen token)."""
         body, uploads = parsed_request()
-        data = _load(MessageCreateSchema(), body)
+        data = _load(MESSAGE_CREATE, body)
         item = citizen.find_item(tracking_code)
         client = current_client()
         citizen.authorise_citizen(item, data.get("citizen_token") or request.headers.get("X-Citizen-Token"), client)
