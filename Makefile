@@ -36,6 +36,8 @@ model: directory
 	$(BIN)/flask classifier ensure-default
 
 run: model
+	$(BIN)/python -m workers worker & $(BIN)/python -m workers scheduler & \
+	trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: install-dev

@@ -3,7 +3,7 @@ from feedback_app.models.clocks import CalendarDay, ClockAlert, SlaPolicy
 from feedback_app.models.directory import Agency, Area, DirectoryVersion, Field, RoutingRule
 from feedback_app.models.feedback import Attachment, FeedbackItem, ItemContact, ItemEvent
 from feedback_app.models.staff import StaffUser
-from feedback_app.models.platform import ApiClient, ClassifierModel, IdempotencyRecord, OutboxMessage
+from feedback_app.models.platform import ApiClient, ClassifierModel, Delivery, IdempotencyRecord, OutboxMessage
 
 __all__ = [
     "Agency",
@@ -13,6 +13,7 @@ __all__ = [
     "CalendarDay",
     "ClockAlert",
     "ClassifierModel",
+    "Delivery",
     "DirectoryVersion",
     "FeedbackItem",
     "Field",

@@ -70,3 +70,21 @@ class ClassifierModel(db.Model):
     active: Mapped[bool] = mapped_column(default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Delivery(db.Model):
+    """One notification to one target: the unique key makes it happen once, whatever runs twice."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)  # also the X-Delivery-Id
+    key: Mapped[str] = mapped_column(sa.String(300), unique=True)
+    outbox_id: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
+    channel: Mapped[str] = mapped_column(sa.String(16))  # webhook | email | log
+    target: Mapped[str] = mapped_column(sa.String(2000))
+    topic: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

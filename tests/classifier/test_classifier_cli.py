@@ -4,10 +4,13 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, make_dataset
+from classifier_testdata import make_dataset
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 REQUIRED = {"n", "accuracy", "macro_f1", "auto_route"}
 

@@ -8,7 +8,7 @@ import pytest
 
 from classifier import ClassifierInputError, Prediction, TrainedModel, strip_diacritics, train_model
 from classifier.evaluation import choose_threshold
-from conftest import make_dataset
+from classifier_testdata import make_dataset
 
 
 def test_train_predict_evaluate(trained, dataset):

@@ -139,3 +139,26 @@ def test_text_typed_without_diacritics_matches_after_stripping():
 def test_non_text_values_do_not_raise(value):
     assert isinstance(normalize_text(value), str)
     assert isinstance(strip_diacritics(value), str)
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    ["0912 345 678 0987 654 321", "0912345678 0987654321", "+84 912 345 678 0912 345 678"],
+)
+def test_numbers_one_after_another_are_each_masked(numbers):
+    assert normalize_text(f"gọi {numbers} nhé") == f"gọi {PHONE_TOKEN} {PHONE_TOKEN} nhé"
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["x.com " + "a." * 20000, "@ " + "a" * 50000, "0 " * 50000, "1" * 100000, "www." * 20000 + "..."],
+)
+def test_hostile_input_is_handled(hostile):
+    # Each of these took quadratic time with the first patterns (minutes at this size).
+    assert isinstance(normalize_text(hostile), str)
+
+
+def test_lone_surrogates_and_odd_characters_do_not_raise():
+    for text in ["\ud800abc", "a\x00b\u200bc", "\U0001f600 ổ gà", "ﬁ ǅ İstanbul", "\u0301\u0309"]:
+        assert normalize_text(normalize_text(text)) == normalize_text(text)
+        assert isinstance(strip_diacritics(text), str)

@@ -1,0 +1,146 @@
+"""Notifications: what each outbox message means for whom, delivered once each (signed webhooks, e-mail)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import smtplib
+import urllib.error
+import urllib.request
+import uuid
+from email.message import EmailMessage
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from feedback_app.extensions import db
+from feedback_app.models import Agency, ClockAlert, Delivery, FeedbackItem, OutboxMessage, StaffUser
+from feedback_app.models.types import utcnow
+from feedback_app.services.directory import directory
+
+log = logging.getLogger(__name__)
+AGENCY_TOPICS = {"item.routed", "item.route", "item.reopened"}
+PUBLIC_TOPICS = {"item.received", "item.routed", "item.route", "item.needs_triage", "item.accept", "item.request_info",
+                 "item.respond", "item.resolve", "item.reject", "item.merge", "item.reopened", "item.closed"}
+
+
+class DeliveryFailed(Exception):
+    """Raised so that RQ retries the job with back-off; the delivery row keeps the error."""
+
+
+def item_summary(item: FeedbackItem) -> dict:
+    """What a webhook may carry: never a name, phone, e-mail or the citizen's own words."""
+    refs = directory().refs(item)
+    return {"id": str(item.id), "tracking_code": item.tracking_code, "status": item.status,
+            "category": (refs["category"] or {}).get("code"), "agency": (refs["agency"] or {}).get("code"),
+            "area": (refs["area"] or {}).get("code"), "due_at": item.due_at.isoformat() if item.due_at else None,
+            "version": item.version}
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _item(message: OutboxMessage) -> FeedbackItem | None:
+    raw = message.payload.get("item_id")
+    return db.session.get(FeedbackItem, uuid.UUID(raw)) if raw else None
+
+
+def _claim(*, key: str, outbox_id: int, channel: str, target: str, topic: str) -> Delivery | None:
+    """The delivery row for this key, or None when it was already sent."""
+    row = db.session.scalar(sa.select(Delivery).where(Delivery.key == key))
+    if row is None:
+        row = Delivery(id=str(uuid.uuid4()), key=key, outbox_id=outbox_id, channel=channel, target=target, topic=topic)
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+        except IntegrityError:
+            row = db.session.scalar(sa.select(Delivery).where(Delivery.key == key))
+    return None if row.status == "sent" else row
+
+
+def _post(row: Delivery, url: str, secret: str | None, payload: dict) -> None:
+    body = json.dumps({**payload, "delivery_id": row.id}, ensure_ascii=False, sort_keys=True).encode()
+    headers = {"Content-Type": "application/json", "X-Delivery-Id": row.id, "User-Agent": "phan-anh/1"}
+    if secret:
+        headers["X-Signature"] = sign(secret, body)
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=current_app.config.get("WEBHOOK_TIMEOUT", 5)) as response:
+        if not 200 <= response.status < 300:
+            raise DeliveryFailed(f"HTTP {response.status}")
+
+
+def _email(to: str, subject: str, text: str) -> None:
+    message = EmailMessage()
+    message["From"] = current_app.config.get("SMTP_FROM", "phan-anh@localhost")
+    message["To"], message["Subject"] = to, subject
+    message.set_content(text)
+    with smtplib.SMTP(current_app.config["SMTP_HOST"], int(current_app.config.get("SMTP_PORT", 25)), timeout=10) as smtp:
+        smtp.send_message(message)
+
+
+def _send(row: Delivery, action) -> None:
+    row.attempts += 1
+    try:
+        action()
+    except (OSError, urllib.error.URLError, smtplib.SMTPException, DeliveryFailed) as exc:
+        row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        row.status = "failed" if row.attempts >= 6 else "pending"
+        db.session.commit()  # the attempt is recorded even though the job fails
+        raise DeliveryFailed(row.last_error) from None
+    row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+
+
+def _targets(message: OutboxMessage) -> list[tuple[str, str, str | None, str]]:
+    """(channel, target, secret, subject) for each recipient of the message."""
+    config = current_app.config
+    targets = []
+    if message.topic.startswith("clock."):
+        alert = db.session.get(ClockAlert, message.payload.get("alert_id"))
+        item = db.session.get(FeedbackItem, alert.item_id) if alert else None
+        if item is None:
+            return []
+        roles = ("agency_admin",) if alert.level == "warning" else ("coordinator", "manager")
+        staff = db.session.scalars(sa.select(StaffUser).where(
+            StaffUser.role.in_(roles), StaffUser.active.is_(True),
+            sa.or_(StaffUser.agency_id == item.agency_id, StaffUser.agency_id.is_(None)))).all()
+        for user in staff:
+            targets.append(("log", f"staff:{user.id}", None, f"{alert.level}: {item.tracking_code} ({alert.goal})"))
+        return targets
+    item = _item(message)
+    if item is None:
+        return []
+    if message.topic in AGENCY_TOPICS and item.agency_id:
+        agency = db.session.get(Agency, item.agency_id)
+        if agency.webhook_url:
+            targets.append(("webhook", agency.webhook_url, agency.webhook_secret, ""))
+        if agency.email and config.get("SMTP_HOST"):
+            targets.append(("email", agency.email, None, f"Phản ánh mới {item.tracking_code}"))
+    if message.topic in PUBLIC_TOPICS and item.client_id and config.get("CITIZEN_APP_WEBHOOK_URL"):
+        targets.append(("webhook", config["CITIZEN_APP_WEBHOOK_URL"], config.get("CITIZEN_APP_WEBHOOK_SECRET"), ""))
+    return targets
+
+
+def handle_message(outbox_id: int) -> dict:
+    """Deliver every notification an outbox message stands for; already-sent ones are skipped."""
+    message = db.session.get(OutboxMessage, outbox_id)
+    if message is None:
+        return {"sent": 0, "skipped": 0}
+    sent = skipped = 0
+    for channel, target, secret, subject in _targets(message):
+        row = _claim(key=f"{outbox_id}:{channel}:{target}", outbox_id=outbox_id, channel=channel, target=target,
+                     topic=message.topic)
+        if row is None:
+            skipped += 1
+            continue
+        if channel == "webhook":
+            payload = {"topic": message.topic, "item": item_summary(_item(message))}
+            _send(row, lambda: _post(row, target, secret, payload))
+        elif channel == "email":
+            _send(row, lambda: _email(target, subject, subject))
+        else:
+            _send(row, lambda: log.info("notify %s: %s", target, subject))
+        sent += 1
+    return {"sent": sent, "skipped": skipped}

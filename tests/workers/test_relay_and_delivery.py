@@ -1,0 +1,161 @@
+"""Outbox to RQ to a signed webhook, on a real Redis and a real HTTP receiver: once each, nothing lost."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+import sqlalchemy as sa
+from rq import SimpleWorker
+
+from feedback_app.extensions import db
+from feedback_app.models import Agency, Delivery, OutboxMessage
+from feedback_app.services.notifications import handle_message
+from feedback_app.services.relay import relay_outbox
+from workers.queues import NOTIFICATIONS, queue
+
+SECRET = "agency-shared-secret"
+
+
+@pytest.fixture
+def receiver():
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append({"headers": dict(self.headers), "body": body})
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
+
+
+@pytest.fixture
+def water_agency_hook(app, receiver):
+    url, received = receiver
+    with app.app_context():
+        agency = db.session.scalar(sa.select(Agency).where(Agency.code == "NSBN"))
+        agency.webhook_url, agency.webhook_secret = url, SECRET
+        db.session.commit()
+    yield received
+    with app.app_context():
+        agency = db.session.scalar(sa.select(Agency).where(Agency.code == "NSBN"))
+        agency.webhook_url = agency.webhook_secret = None
+        db.session.commit()
+
+
+def submit_water(client):
+    return client.post("/api/v1/feedback", json={
+        "description": "Mất nước sinh hoạt cả khu phố từ sáng", "category": "water",
+        "address": "phường Suối Hoa, TP Bắc Ninh", "contact": {"phone": "0912345678"}}).get_json()
+
+
+def test_a_routed_item_reaches_its_agency_once_signed(app, client, water_agency_hook):
+    received = water_agency_hook
+    body = submit_water(client)
+    with app.app_context():
+        q = queue(NOTIFICATIONS)
+        q.empty()
+        assert relay_outbox() == 2  # item.received and item.routed
+        assert relay_outbox() == 0
+        assert q.count == 2
+        SimpleWorker([q], connection=q.connection).work(burst=True)
+        assert len(received) == 1
+        hook = received[0]
+        assert hook["headers"]["X-Signature"] == "sha256=" + hmac.new(SECRET.encode(), hook["body"], hashlib.sha256).hexdigest()
+        payload = json.loads(hook["body"])
+        assert payload["item"]["tracking_code"] == body["tracking_code"] and payload["topic"] == "item.routed"
+        assert "0912345678" not in hook["body"].decode()
+        delivery = db.session.scalar(sa.select(Delivery))
+        assert delivery.status == "sent" and hook["headers"]["X-Delivery-Id"] == delivery.id
+        # The same message handled again (a job run twice): nothing is sent twice.
+        outbox_id = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.topic == "item.routed"))
+        assert handle_message(outbox_id) == {"sent": 0, "skipped": 1}
+        assert len(received) == 1
+
+
+def test_redis_down_leaves_every_message_pending(app, client):
+    submit_water(client)
+    dead = app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    try:
+        with app.app_context():
+            assert relay_outbox() == 0
+            pending = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
+                                        .where(OutboxMessage.dispatched_at.is_(None)))
+            assert pending == 2
+    finally:
+        app.config["REDIS_URL"] = dead
+    with app.app_context():
+        queue(NOTIFICATIONS).empty()
+        assert relay_outbox() == 2  # back up: everything pending goes out
+
+
+def test_a_failing_receiver_is_retried_with_the_same_delivery_id(app, client, water_agency_hook, monkeypatch):
+    import feedback_app.services.notifications as notifications
+
+    submit_water(client)
+    calls = []
+
+    def flaky(row, url, secret, payload):
+        calls.append(row.id)
+        if len(calls) == 1:
+            raise OSError("connection refused")
+
+    monkeypatch.setattr(notifications, "_post", flaky)
+    with app.app_context():
+        outbox_id = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.topic == "item.routed"))
+        with pytest.raises(notifications.DeliveryFailed):
+            handle_message(outbox_id)
+        assert handle_message(outbox_id) == {"sent": 1, "skipped": 0}
+        db.session.commit()
+        assert calls[0] == calls[1]
+        row = db.session.scalar(sa.select(Delivery))
+        assert row.attempts == 2 and row.status == "sent"
+
+
+def test_worker_process_delivers_what_the_scheduler_relays(app, client, water_agency_hook):
+    """The real entry points as subprocesses: scheduler relays, an RQ worker (forking) delivers."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import PROJECT_ROOT
+
+    received = water_agency_hook
+    body = submit_water(client)
+    env = {**os.environ, "INSTANCE_PATH": app.config["INSTANCE_PATH"], "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "REDIS_URL": app.config["REDIS_URL"], "SECRET_KEY": "test-secret", "LOG_LEVEL": "WARNING"}
+    with app.app_context():
+        queue(NOTIFICATIONS).empty()
+    scheduler = subprocess.Popen([sys.executable, "-c", "from workers.context import worker_app; "
+                                  "from workers.scheduler import run_scheduler; run_scheduler(worker_app(), stop_after=8)"],
+                                 cwd=PROJECT_ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with app.app_context():
+                pending = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
+                                            .where(OutboxMessage.dispatched_at.is_(None)))
+            if pending == 0:
+                break
+            time.sleep(0.2)
+        assert pending == 0
+    finally:
+        scheduler.wait(timeout=30)
+    worker = subprocess.run([sys.executable, "-m", "workers", "worker", "--queues", "notifications", "--burst"],
+                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert worker.returncode == 0, worker.stderr[-2000:]
+    assert len(received) == 1 and json.loads(received[0]["body"])["item"]["tracking_code"] == body["tracking_code"]

@@ -1,0 +1,74 @@
+"""Periodic work: the outbox relay every second, the clock watcher every minute, the reconciler every five.
+
+Only one scheduler acts at a time: on PostgreSQL a session-level advisory lock, elsewhere a file lock under
+instance/. A second scheduler waits, so nothing is ever doubled; if the first dies its lock dies with it.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+log = logging.getLogger(__name__)
+LOCK_KEY = 7_431_002  # any constant shared by every scheduler of one database
+
+
+class SingleScheduler:
+    def __init__(self, app):
+        self.app = app
+        self._connection = None
+        self._file = None
+
+    def acquire(self) -> bool:
+        from feedback_app.extensions import db
+
+        if db.engine.dialect.name == "postgresql":
+            if self._connection is None:
+                self._connection = db.engine.connect()
+            return bool(self._connection.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar())
+        if self._file is None:
+            self._file = open(Path(self.app.config["INSTANCE_PATH"]) / "scheduler.lock", "w")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+
+def run_scheduler(app, *, stop_after: float | None = None, tick: float = 1.0) -> None:
+    from feedback_app.extensions import db
+    from feedback_app.services.clock_watch import watch_clocks
+    from feedback_app.services.relay import relay_outbox, requeue_lost
+
+    started = time.monotonic()
+    with app.app_context():
+        lock = SingleScheduler(app)
+        while not lock.acquire():
+            log.info("another scheduler holds the lock; waiting")
+            time.sleep(5)
+            if stop_after is not None and time.monotonic() - started > stop_after:
+                return
+        log.info("scheduler active")
+        last_watch = last_reconcile = 0.0
+        while stop_after is None or time.monotonic() - started < stop_after:
+            now = time.monotonic()
+            try:
+                relay_outbox()
+                if now - last_watch >= 60:
+                    fired = watch_clocks()
+                    db.session.commit()
+                    relay_outbox()
+                    last_watch = now
+                    log.info("clock watcher: %s", fired)
+                if now - last_reconcile >= 300:
+                    requeue_lost()
+                    last_reconcile = now
+            except Exception:  # a bad pass is logged and retried on the next tick, never fatal
+                db.session.rollback()
+                log.exception("scheduler pass failed")
+            finally:
+                db.session.remove()
+            time.sleep(tick)
