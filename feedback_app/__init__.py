@@ -63,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
     from feedback_app.errors import register_error_handlers
     from feedback_app.resources.admin.routes import blp as admin_blp
     from feedback_app.resources.auth.routes import blp as auth_blp
+    from feedback_app.resources.calendar.routes import blp as calendar_blp
     from feedback_app.resources.directory.routes import blp as directory_blp
     from feedback_app.resources.feedback.routes import blp as feedback_blp
     from feedback_app.resources.system.routes import blp as system_blp
@@ -73,6 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
     api.register_blueprint(auth_blp)
     api.register_blueprint(triage_blp)
     api.register_blueprint(admin_blp)
+    api.register_blueprint(calendar_blp)
     app.register_blueprint(system_blp)
     limiter.exempt(system_blp)
     register_error_handlers(app)

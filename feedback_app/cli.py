@@ -14,6 +14,56 @@ from feedback_app.services.errors import DomainError
 
 directory_cli = AppGroup("directory", help="The directory of areas, fields, agencies and routing rules.")
 users_cli = AppGroup("users", help="Staff accounts.")
+calendar_cli = AppGroup("calendar", help="Decreed days off and make-up working days.")
+retention_cli = AppGroup("retention", help="Erase old personal data.")
+
+
+@calendar_cli.command("set")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("kind", type=click.Choice(["day_off", "working_day"]))
+@click.option("--note", default=None)
+def calendar_set(day, kind, note):
+    """Declare DAY (YYYY-MM-DD) a day off or a make-up working day."""
+    from feedback_app.services.calendar_admin import set_day
+
+    set_day(day=day.date(), kind=kind, note=note)
+    db.session.commit()
+    click.echo(f"{day.date()} {kind}")
+
+
+@calendar_cli.command("remove")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+def calendar_remove(day):
+    """Remove a decreed day."""
+    from feedback_app.services.calendar_admin import remove_day
+
+    try:
+        remove_day(day.date())
+    except DomainError:
+        click.echo(f"{day.date()} is not a decreed day", err=True)
+        sys.exit(1)
+    db.session.commit()
+
+
+@calendar_cli.command("list")
+@click.option("--year", type=int, default=None)
+def calendar_list(year):
+    """The decreed days, in date order."""
+    from feedback_app.services.calendar_admin import list_days
+
+    for row in list_days(year):
+        click.echo(f"{row.day}\t{row.kind}\t{row.note or ''}")
+
+
+@retention_cli.command("run")
+@click.option("--months", type=int, default=24, show_default=True)
+def retention_run(months):
+    """Erase the contact data of items closed more than MONTHS months ago (the statistics stay)."""
+    from feedback_app.services.retention import erase_old_contacts
+
+    erased = erase_old_contacts(months=months)
+    db.session.commit()
+    click.echo(f"erased the contact data of {erased} items")
 apikeys_cli = AppGroup("apikeys", help="API keys for trusted clients (the app backend, Open311 clients).")
 
 
@@ -109,4 +159,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(directory_cli)
     app.cli.add_command(apikeys_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(calendar_cli)
+    app.cli.add_command(retention_cli)
     app.cli.add_command(classifier_cli)

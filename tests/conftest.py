@@ -13,7 +13,7 @@ DEMO_DIRECTORY = PROJECT_ROOT / "feedback_app" / "seed" / "bac_ninh.yaml"
 # Rows a test may create; the directory stays loaded for the whole run.
 PER_TEST_TABLES = [
     "deliveries", "clock_alerts", "attachments", "item_contacts", "item_events", "outbox_messages", "feedback_items",
-    "idempotency_records", "api_clients", "classifier_models", "staff_users",
+    "idempotency_records", "api_clients", "classifier_models", "staff_users", "calendar_days",
 ]
 
 

@@ -1,4 +1,5 @@
-"""Periodic work: the outbox relay every second, the clock watcher every minute, the reconciler every five.
+"""Periodic work: the outbox relay every second, the clock watcher every minute, the reconciler every five,
+and the retention of personal data once a day.
 
 Only one scheduler acts at a time: on PostgreSQL a session-level advisory lock, elsewhere a file lock under
 instance/. A second scheduler waits, so nothing is ever doubled; if the first dies its lock dies with it.
@@ -42,6 +43,7 @@ def run_scheduler(app, *, stop_after: float | None = None, tick: float = 1.0) ->
     from feedback_app.extensions import db
     from feedback_app.services.clock_watch import watch_clocks
     from feedback_app.services.relay import relay_outbox, requeue_lost
+    from feedback_app.services.retention import erase_old_contacts
 
     started = time.monotonic()
     with app.app_context():
@@ -52,7 +54,7 @@ def run_scheduler(app, *, stop_after: float | None = None, tick: float = 1.0) ->
             if stop_after is not None and time.monotonic() - started > stop_after:
                 return
         log.info("scheduler active")
-        last_watch = last_reconcile = 0.0
+        last_watch = last_reconcile = last_retention = 0.0
         while stop_after is None or time.monotonic() - started < stop_after:
             now = time.monotonic()
             try:
@@ -66,6 +68,10 @@ def run_scheduler(app, *, stop_after: float | None = None, tick: float = 1.0) ->
                 if now - last_reconcile >= 300:
                     requeue_lost()
                     last_reconcile = now
+                if now - last_retention >= 86400:
+                    erase_old_contacts(months=int(app.config.get("RETENTION_MONTHS", 24)))
+                    db.session.commit()
+                    last_retention = now
             except Exception:  # a bad pass is logged and retried on the next tick, never fatal
                 db.session.rollback()
                 log.exception("scheduler pass failed")

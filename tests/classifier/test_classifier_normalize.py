@@ -150,12 +150,18 @@ def test_numbers_one_after_another_are_each_masked(numbers):
 
 
 @pytest.mark.parametrize(
-    "hostile",
-    ["x.com " + "a." * 20000, "@ " + "a" * 50000, "0 " * 50000, "1" * 100000, "www." * 20000 + "..."],
+    ("hostile", "starts_with"),
+    [
+        ("x.com " + "a." * 20000, f"{URL_TOKEN} a.a."),
+        ("@ " + "a" * 50000, "@ aaa"),
+        ("0 " * 50000, "0 0 0"),
+        ("1" * 100000, "111"),
+        ("www." * 20000 + "...", f"{URL_TOKEN} ..."),
+    ],
 )
-def test_hostile_input_is_handled(hostile):
+def test_hostile_input_is_handled(hostile, starts_with):
     # Each of these took quadratic time with the first patterns (minutes at this size).
-    assert isinstance(normalize_text(hostile), str)
+    assert normalize_text(hostile).startswith(starts_with)
 
 
 def test_lone_surrogates_and_odd_characters_do_not_raise():

@@ -1,0 +1,1 @@
+"""The working calendar's decreed days (admins)."""
