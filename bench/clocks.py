@@ -45,10 +45,11 @@ def seed(database_url: str, n: int, due_share: float) -> None:
                 # Past the warning for `due_share` of items, ahead of it for the rest.
                 warn = now - timedelta(minutes=rng.uniform(1, 600)) if rng.random() < due_share else now + timedelta(hours=rng.uniform(1, 200))
                 due = warn + timedelta(hours=rng.uniform(1, 40))
+                ack_warn = now - timedelta(minutes=rng.uniform(1, 60)) if rng.random() < due_share else now + timedelta(hours=rng.uniform(1, 8))
                 accepted = None if status == "routed" else started + timedelta(hours=1)
                 copy.write_row((uuid.uuid4(), f"C{i:07d}", "0" * 64, status, 1, "bench", "vi", "app", "normal", False,
                                 False, rng.choice(fields), rng.choice(agencies), started, started, started,
-                                started + timedelta(hours=2), started + timedelta(hours=3), warn, due, accepted,
+                                ack_warn, ack_warn + timedelta(hours=1), warn, due, accepted,
                                 now if status == "waiting_citizen" else None))
         conn.execute("ANALYZE")
         conn.commit()

@@ -39,7 +39,10 @@ class ClockAlert(db.Model):
     """A warning (75%) or breach (100%) of one goal of one item: the unique key makes each fire exactly once."""
 
     __tablename__ = "clock_alerts"
-    __table_args__ = (sa.UniqueConstraint("item_id", "goal", "level", name="uq_clock_alert"),)
+    __table_args__ = (
+        sa.UniqueConstraint("item_id", "goal", "level", name="uq_clock_alert"),
+        sa.Index("ix_clock_alerts_pass", "goal", "level", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     item_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("feedback_items.id"), index=True)

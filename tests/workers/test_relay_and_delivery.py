@@ -159,3 +159,16 @@ def test_worker_process_delivers_what_the_scheduler_relays(app, client, water_ag
                             cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert worker.returncode == 0, worker.stderr[-2000:]
     assert len(received) == 1 and json.loads(received[0]["body"])["item"]["tracking_code"] == body["tracking_code"]
+
+
+def test_admins_see_the_deliveries(app, client, make_staff, water_agency_hook):
+    admin = make_staff("deliv.admin", "admin")
+    officer = make_staff("deliv.officer", "officer", "NSBN")
+    submit_water(client)
+    with app.app_context():
+        outbox_id = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.topic == "item.routed"))
+        handle_message(outbox_id)
+        db.session.commit()
+    listed = client.get("/api/v1/admin/deliveries?status=sent", headers=admin).get_json()
+    assert [(d["topic"], d["channel"], d["status"]) for d in listed] == [("item.routed", "webhook", "sent")]
+    assert client.get("/api/v1/admin/deliveries", headers=officer).status_code == 403

@@ -41,6 +41,24 @@ class AgencySettingsSchema(ma.Schema):
     active = ma.fields.Boolean()
 
 
+class DeliveryQuerySchema(StrictSchema):
+    status = QueryText(validate=ma.validate.OneOf(("pending", "sent", "failed")))
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(1, 100_000))
+    page_size = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, 100))
+
+
+class DeliverySchema(ma.Schema):
+    id = ma.fields.String()
+    topic = ma.fields.String()
+    channel = ma.fields.String()
+    target = ma.fields.String()
+    status = ma.fields.String()
+    attempts = ma.fields.Integer()
+    last_error = ma.fields.String(allow_none=True)
+    created_at = LocalDateTime()
+    sent_at = LocalDateTime(allow_none=True)
+
+
 def _admin():
     return access.require_staff(auth.current_staff(), "admin")
 
@@ -110,3 +128,24 @@ class AgencySettings(MethodView):
             setattr(agency, key, value)
         return {"code": agency.code, "webhook_url": agency.webhook_url, "has_webhook_secret": bool(agency.webhook_secret),
                 "email": agency.email, "active": agency.active}
+
+
+@blp.route("/deliveries")
+class Deliveries(MethodView):
+    @blp.doc(**SECURED)
+    @blp.arguments(DeliveryQuerySchema, location="query")
+    @blp.response(200, DeliverySchema(many=True))
+    @blp.alt_response(401, description="No valid staff token")
+    @blp.alt_response(403, description="Not an admin")
+    def get(self, query):
+        """Notification deliveries, newest first: what was sent, what is retrying, what failed and why."""
+        _admin()
+        import sqlalchemy as sa
+
+        from feedback_app.models import Delivery
+
+        statement = sa.select(Delivery).order_by(Delivery.created_at.desc(), Delivery.id)
+        if query.get("status"):
+            statement = statement.where(Delivery.status == query["status"])
+        page, size = query["page"], query["page_size"]
+        return db.session.scalars(statement.limit(size).offset((page - 1) * size)).all()
