@@ -143,4 +143,5 @@ def handle_message(outbox_id: int) -> dict:
         else:
             _send(row, lambda: log.info("notify %s: %s", target, subject))
         sent += 1
+    message.processed_at = utcnow()
     return {"sent": sent, "skipped": skipped}

@@ -59,18 +59,15 @@ def _job_id(job_key: str) -> str:
 
 
 def requeue_lost(*, older_than_seconds: int = 300) -> int:
-    """The reconciler: dispatched messages whose delivery never happened and whose job Redis no longer has
-    (a wiped Redis) are made pending again; the deliveries' unique keys stop any double send."""
+    """The reconciler: dispatched messages that no job finished and whose job Redis no longer has (a wiped
+    Redis) are made pending again; the deliveries' unique keys stop any double send."""
     from rq.job import Job
 
     from workers.queues import rq_connection
 
-    from feedback_app.models import Delivery
-
     connection = rq_connection()
     rows = db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.dispatched_at.is_not(None),
-                                       ~sa.exists(sa.select(Delivery.id).where(Delivery.outbox_id == OutboxMessage.id)))
+        sa.select(OutboxMessage).where(OutboxMessage.dispatched_at.is_not(None), OutboxMessage.processed_at.is_(None))
         .order_by(OutboxMessage.id).limit(5000)
     ).all()
     restored = 0

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from rq import SimpleWorker
 
 from feedback_app.extensions import db
-from feedback_app.models import Agency, Delivery, OutboxMessage
+from feedback_app.models import Agency, Delivery, ItemEvent, OutboxMessage
 from feedback_app.services.notifications import handle_message
 from feedback_app.services.relay import relay_outbox
 from workers.queues import NOTIFICATIONS, queue
@@ -172,3 +172,61 @@ def test_admins_see_the_deliveries(app, client, make_staff, water_agency_hook):
     listed = client.get("/api/v1/admin/deliveries?status=sent", headers=admin).get_json()
     assert [(d["topic"], d["channel"], d["status"]) for d in listed] == [("item.routed", "webhook", "sent")]
     assert client.get("/api/v1/admin/deliveries", headers=officer).status_code == 403
+
+
+def test_full_clock_story_through_redis_warned_breached_escalated(app, client, make_staff):
+    """Routed, then time moves on: the agency admin is warned, the coordinator and the manager told of the breach."""
+    from datetime import timedelta
+
+    from feedback_app.models import FeedbackItem, StaffUser
+    from feedback_app.services.clock_watch import watch_clocks
+
+    make_staff("clock.admin", "agency_admin", "DL-TPBN")
+    make_staff("clock.other", "agency_admin", "NSBN")  # another agency's admin: never told
+    make_staff("clock.coord", "coordinator")
+    make_staff("clock.manager", "manager")
+    body = client.post("/api/v1/feedback", json={"description": "Đèn đường trước số 30 Ngô Gia Tự tắt cả tuần",
+                                                 "category": "electricity", "address": "phường Suối Hoa, TP Bắc Ninh"}).get_json()
+    assert body["agency"]["code"] == "DL-TPBN"
+    with app.app_context():
+        q = queue(NOTIFICATIONS)
+        q.empty()
+        item = db.session.scalar(sa.select(FeedbackItem).where(FeedbackItem.tracking_code == body["tracking_code"]))
+        for instant in (item.ack_warn_at, item.ack_due_at + timedelta(minutes=1), item.warn_at, item.due_at + timedelta(minutes=1)):
+            watch_clocks(instant)
+            db.session.commit()
+        relay_outbox()
+        SimpleWorker([q], connection=q.connection).work(burst=True)
+        users = dict(db.session.execute(sa.select(StaffUser.id, StaffUser.username)).all())
+        sent = db.session.execute(sa.select(Delivery.topic, Delivery.target, Delivery.status)
+                                  .where(Delivery.topic.like("clock.%"))).all()
+        told = sorted((topic, users[int(target.split(":")[1])]) for topic, target, status in sent if status == "sent")
+        assert told == sorted([
+            ("clock.warning", "clock.admin"), ("clock.warning", "clock.admin"),  # acknowledge, then resolve
+            ("clock.breach", "clock.coord"), ("clock.breach", "clock.coord"),
+            ("clock.breach", "clock.manager"), ("clock.breach", "clock.manager"),
+        ])
+        timeline = db.session.scalars(sa.select(ItemEvent.kind).where(ItemEvent.item_id == item.id)).all()
+        assert timeline.count("clock_warning") == 2 and timeline.count("clock_breach") == 2
+
+
+def test_a_wiped_redis_is_reconciled_and_nothing_is_sent_twice(app, client, water_agency_hook):
+    from feedback_app.services.relay import requeue_lost
+
+    received = water_agency_hook
+    submit_water(client)
+    with app.app_context():
+        q = queue(NOTIFICATIONS)
+        q.empty()
+        assert relay_outbox() == 2
+        q.connection.flushdb()  # Redis loses everything it held
+        assert requeue_lost(older_than_seconds=0) == 2
+        assert relay_outbox() == 2
+        SimpleWorker([q], connection=q.connection).work(burst=True)
+        assert len(received) == 1
+        # Reconciling again finds nothing lost, even once Redis forgets the finished jobs.
+        q.connection.flushdb()
+        assert requeue_lost(older_than_seconds=0) == 0
+        assert relay_outbox() == 0
+        SimpleWorker([q], connection=q.connection).work(burst=True)
+        assert len(received) == 1
