@@ -95,7 +95,8 @@ def directory_load(path: Path):
 @click.option("--agency", "agency_code", default=None, help="The agency code (officers and agency admins).")
 @click.option("--password", default=None, help="Read from standard input when not given.")
 @click.option("--name", "display_name", default=None)
-def users_create(username, role, agency_code, password, display_name):
+@click.option("--email", default=None, help="Where warnings and breaches reach this person.")
+def users_create(username, role, agency_code, password, display_name, email):
     """Create a staff account."""
     from feedback_app.services.auth import create_staff
 
@@ -104,7 +105,7 @@ def users_create(username, role, agency_code, password, display_name):
             "Password", hide_input=True, confirmation_prompt=True)
     try:
         user = create_staff(username=username, password=password, role=role, agency_code=agency_code,
-                            display_name=display_name)
+                            display_name=display_name, email=email)
     except DomainError as err:
         db.session.rollback()
         click.echo(f"error: {err.errors or err.message_key}", err=True)

@@ -20,6 +20,8 @@ class StaffUser(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
     display_name: Mapped[str | None] = mapped_column(sa.String(200))
+    # Where warnings and breaches reach this person (when SMTP is configured).
+    email: Mapped[str | None] = mapped_column(sa.String(320))
     password_hash: Mapped[str] = mapped_column(sa.String(200))
     role: Mapped[str] = mapped_column(sa.String(16))
     agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"), index=True)

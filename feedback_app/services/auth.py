@@ -73,7 +73,7 @@ def validate_password(password: str) -> None:
 
 
 def create_staff(*, username: str, password: str, role: str, agency_code: str | None = None,
-                 display_name: str | None = None) -> StaffUser:
+                 display_name: str | None = None, email: str | None = None) -> StaffUser:
     if role not in ROLES:
         raise Unprocessable(errors={"role": [f"one of {', '.join(ROLES)}"]})
     agency = None
@@ -89,7 +89,7 @@ def create_staff(*, username: str, password: str, role: str, agency_code: str | 
         raise Conflict(errors={"username": ["taken"]})
     validate_password(password)
     user = StaffUser(username=username, password_hash=hasher().hash(password), role=role,
-                     agency_id=agency.id if agency else None, display_name=display_name)
+                     agency_id=agency.id if agency else None, display_name=display_name, email=email)
     db.session.add(user)
     db.session.flush()
     return user

@@ -106,8 +106,12 @@ def _targets(message: OutboxMessage) -> list[tuple[str, str, str | None, str]]:
         staff = db.session.scalars(sa.select(StaffUser).where(
             StaffUser.role.in_(roles), StaffUser.active.is_(True),
             sa.or_(StaffUser.agency_id == item.agency_id, StaffUser.agency_id.is_(None)))).all()
+        subject = f"[{alert.level}] {item.tracking_code}: {alert.goal} deadline {item.due_at if alert.goal == 'resolve' else item.ack_due_at}"
         for user in staff:
-            targets.append(("log", f"staff:{user.id}", None, f"{alert.level}: {item.tracking_code} ({alert.goal})"))
+            if user.email and config.get("SMTP_HOST"):
+                targets.append(("email", user.email, None, subject))
+            else:  # no way to reach the person: recorded, and visible to admins in the deliveries
+                targets.append(("log", f"staff:{user.id}", None, subject))
         return targets
     item = _item(message)
     if item is None:

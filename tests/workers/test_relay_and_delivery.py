@@ -230,3 +230,64 @@ def test_a_wiped_redis_is_reconciled_and_nothing_is_sent_twice(app, client, wate
         assert relay_outbox() == 0
         SimpleWorker([q], connection=q.connection).work(burst=True)
         assert len(received) == 1
+
+
+def test_a_breach_reaches_the_coordinator_by_email_through_a_real_smtp_server(app, client):
+    """A minimal SMTP server on loopback stands in for the province's mail relay."""
+    import socketserver
+    from datetime import timedelta
+
+    from feedback_app.models import FeedbackItem
+    from feedback_app.services.auth import create_staff
+    from feedback_app.services.clock_watch import watch_clocks
+
+    mails = []
+
+    class SMTPHandler(socketserver.StreamRequestHandler):
+        def handle(self):
+            self.wfile.write(b"220 test\r\n")
+            rcpt, data = [], []
+            while line := self.rfile.readline():
+                command = line.decode().strip()
+                if command.upper().startswith(("EHLO", "HELO")):
+                    self.wfile.write(b"250 test\r\n")
+                elif command.upper().startswith("RCPT TO"):
+                    rcpt.append(command.split(":", 1)[1].strip("<> "))
+                    self.wfile.write(b"250 ok\r\n")
+                elif command.upper() == "DATA":
+                    self.wfile.write(b"354 go\r\n")
+                    while (body := self.rfile.readline().decode()) not in (".\r\n", ""):
+                        data.append(body)
+                    mails.append((rcpt, "".join(data)))
+                    self.wfile.write(b"250 queued\r\n")
+                elif command.upper() == "QUIT":
+                    self.wfile.write(b"221 bye\r\n")
+                    return
+                else:
+                    self.wfile.write(b"250 ok\r\n")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SMTPHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=server.server_address[1])
+    try:
+        body = client.post("/api/v1/feedback", json={"description": "Đèn đường trước số 30 Ngô Gia Tự tắt cả tuần",
+                                                     "category": "electricity", "address": "phường Suối Hoa, TP Bắc Ninh",
+                                                     "contact": {"phone": "0933333333"}}).get_json()
+        with app.app_context():
+            create_staff(username="mail.coord", password="correct horse battery", role="coordinator",
+                         email="dieu-phoi@bacninh.example.vn")
+            db.session.commit()
+            item = db.session.scalar(sa.select(FeedbackItem).where(FeedbackItem.tracking_code == body["tracking_code"]))
+            watch_clocks(item.due_at + timedelta(minutes=1))
+            db.session.commit()
+            outbox_id = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.topic == "clock.breach"))
+            assert handle_message(outbox_id)["sent"] == 1
+            db.session.commit()
+    finally:
+        app.config.pop("SMTP_HOST")
+        app.config.pop("SMTP_PORT")
+        server.shutdown()
+    assert len(mails) == 1
+    recipients, text = mails[0]
+    assert recipients == ["dieu-phoi@bacninh.example.vn"] and body["tracking_code"] in text
+    assert "0933333333" not in text

@@ -27,7 +27,8 @@ def _admin():
 
 
 def _user_view(user: StaffUser) -> dict:
-    return {"id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role,
+    return {"id": user.id, "username": user.username, "display_name": user.display_name, "email": user.email,
+            "role": user.role,
             "agency": user.agency.code if user.agency else None, "active": user.active,
             "locked_until": user.locked_until, "last_login_at": user.last_login_at}
 
@@ -54,7 +55,8 @@ class Users(MethodView):
         """Create a staff account (officers and agency admins belong to an agency)."""
         _admin()
         user = auth.create_staff(username=data["username"], password=data["password"], role=data["role"],
-                                 agency_code=data.get("agency"), display_name=data.get("display_name"))
+                                 agency_code=data.get("agency"), display_name=data.get("display_name"),
+                                 email=data.get("email"))
         return _user_view(user)
 
 
@@ -80,6 +82,8 @@ class UserById(MethodView):
             user.token_generation += 1
         if "display_name" in data:
             user.display_name = data["display_name"]
+        if "email" in data:
+            user.email = data["email"]
         return _user_view(user)
 
 

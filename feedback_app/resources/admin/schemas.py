@@ -14,18 +14,21 @@ class UserCreateSchema(StrictSchema):
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
     agency = ma.fields.String(validate=ma.validate.Length(1, 64))
     display_name = ma.fields.String(validate=ma.validate.Length(1, 200))
+    email = ma.fields.Email(validate=ma.validate.Length(max=320))
 
 
 class UserUpdateSchema(StrictSchema):
     active = ma.fields.Boolean()
     password = ma.fields.String(load_only=True, validate=ma.validate.Length(10, 200))
     display_name = ma.fields.String(validate=ma.validate.Length(1, 200))
+    email = ma.fields.Email(allow_none=True, validate=ma.validate.Length(max=320))
 
 
 class UserSchema(ma.Schema):
     id = ma.fields.Integer()
     username = ma.fields.String()
     display_name = ma.fields.String(allow_none=True)
+    email = ma.fields.String(allow_none=True)
     role = ma.fields.String()
     agency = ma.fields.String(allow_none=True)
     active = ma.fields.Boolean()
