@@ -59,22 +59,39 @@ def _job_id(job_key: str) -> str:
 
 
 def requeue_lost(*, older_than_seconds: int = 300) -> int:
-    """The reconciler: dispatched messages that no job finished and whose job Redis no longer has (a wiped
-    Redis) are made pending again; the deliveries' unique keys stop any double send."""
-    from rq.job import Job
+    """The reconciler: a dispatched message no job has finished is made pending again when its job is lost:
+    gone from Redis (a wiped Redis), or stranded (it says queued but is in no queue, or started but no
+    worker holds it: a worker killed between taking it and starting it). Deliveries' unique keys make the
+    second run harmless."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
+    from rq.registry import StartedJobRegistry
 
-    from workers.queues import rq_connection
+    from workers.queues import NOTIFICATIONS, queue, rq_connection
 
     connection = rq_connection()
+    q = queue(NOTIFICATIONS, connection)
+    started = StartedJobRegistry(queue=q)
+    now = utcnow()
     rows = db.session.scalars(
         sa.select(OutboxMessage).where(OutboxMessage.dispatched_at.is_not(None), OutboxMessage.processed_at.is_(None))
         .order_by(OutboxMessage.id).limit(5000)
     ).all()
     restored = 0
     for message in rows:
-        if (utcnow() - message.dispatched_at).total_seconds() < older_than_seconds:
+        if (now - message.dispatched_at).total_seconds() < older_than_seconds:
             continue
-        if not Job.exists(_job_id(message.job_key), connection=connection):
+        job_id = _job_id(message.job_key)
+        try:
+            status = Job.fetch(job_id, connection=connection).get_status()
+        except NoSuchJobError:
+            status = None
+        stranded = (
+            status is None
+            or (status == JobStatus.QUEUED and connection.lpos(q.key, job_id) is None)
+            or (status == JobStatus.STARTED and job_id not in started)
+        )
+        if stranded:
             message.dispatched_at = None
             restored += 1
     db.session.commit()

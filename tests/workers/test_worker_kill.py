@@ -85,6 +85,15 @@ def test_sigkill_mid_batch_loses_nothing_and_doubles_nothing(app, client):
         finisher = subprocess.run([sys.executable, "-m", "workers", "worker", "--queues", "notifications", "--burst"],
                                   cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert finisher.returncode == 0, finisher.stderr[-2000:]
+        # The scheduler's reconciler: a job the killed worker had taken but not started is stranded in RQ.
+        with app.app_context():
+            from feedback_app.services.relay import requeue_lost
+
+            requeue_lost(older_than_seconds=0)
+            relay_outbox(batch=JOBS)
+        finisher = subprocess.run([sys.executable, "-m", "workers", "worker", "--queues", "notifications", "--burst"],
+                                  cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert finisher.returncode == 0, finisher.stderr[-2000:]
 
         with app.app_context():
             statuses = db.session.execute(sa.select(Delivery.status, sa.func.count()).group_by(Delivery.status)).all()
