@@ -25,18 +25,9 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+sys.path.insert(0, str(ROOT))
 
-
-def ensure_database(name: str) -> str:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+from bench.common import bench_env, fresh_database, migrate_and_load  # noqa: E402
 
 
 def payloads(n: int = 200) -> list[dict]:
@@ -141,17 +132,10 @@ def main() -> None:
     parser.add_argument("--classifier", action="store_true", help="train and activate the seed model first")
     args = parser.parse_args()
 
-    database_url = ensure_database(args.database)
-    instance = Path(tempfile.mkdtemp(prefix="bench-intake-"))
-    env = {**os.environ, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "SECRET_KEY": "bench",
-           "RATELIMIT_ENABLED": "0", "LOG_LEVEL": "WARNING", "FLASK_APP": "wsgi.py",
-           "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")}
-    flask = [sys.executable, "-m", "flask"]
-    subprocess.run(flask + ["db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run(flask + ["directory", "load", "feedback_app/seed/bac_ninh.yaml"], env=env, cwd=ROOT, check=True,
-                   capture_output=True)
+    env = bench_env(fresh_database(args.database))
+    migrate_and_load(env)
     if args.classifier:
-        subprocess.run(flask + ["classifier", "ensure-default"], env=env, cwd=ROOT, check=True)
+        subprocess.run([sys.executable, "-m", "flask", "classifier", "ensure-default"], env=env, cwd=ROOT, check=True)
     subprocess.run([sys.executable, "-c", "from bench.reference_app import create_table; create_table()"],
                    env=env, cwd=ROOT, check=True)
     bodies = payloads()
@@ -177,7 +161,7 @@ def main() -> None:
     ratio = results["real"]["rps"] / results["reference"]["rps"]
     print(f"ratio real/reference: {ratio:.2f}")
     print(json.dumps({"real": results["real"], "reference": results["reference"], "ratio": round(ratio, 3)}))
-    shutil.rmtree(instance, ignore_errors=True)
+    shutil.rmtree(env["INSTANCE_PATH"], ignore_errors=True)
 
 
 if __name__ == "__main__":

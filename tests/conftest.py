@@ -142,3 +142,10 @@ def make_staff(app, client):
         return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
 
     return make
+
+
+def process_env(app, **extra) -> dict:
+    """The environment a subprocess of the app needs to share this run's database, Redis and instance."""
+    return {**os.environ, "INSTANCE_PATH": app.config["INSTANCE_PATH"], "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": app.config["REDIS_URL"], "SECRET_KEY": "test-secret", "FLASK_APP": "wsgi.py",
+            "LOG_LEVEL": "WARNING", **extra}

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from feedback_app.extensions import db
 from feedback_app.models import StaffUser
 from feedback_app.models.types import utcnow
-from tests.conftest import PASSWORD, PROJECT_ROOT
+from tests.conftest import process_env, PASSWORD, PROJECT_ROOT
 
 
 def token(client, username, password=PASSWORD):
@@ -69,8 +69,7 @@ def test_expired_and_revoked_tokens_are_refused(client, app, make_staff, monkeyp
 
 
 def test_cli_creates_a_user_with_the_password_from_stdin(app, client):
-    env = {"INSTANCE_PATH": app.config["INSTANCE_PATH"], "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "REDIS_URL": app.config["REDIS_URL"], "SECRET_KEY": "test-secret", "FLASK_APP": "wsgi.py", "PATH": "/usr/bin:/bin"}
+    env = process_env(app)
     result = subprocess.run([sys.executable, "-m", "flask", "users", "create", "coord.one", "--role", "coordinator"],
                             input="a long enough password\n", env=env, capture_output=True, text=True, cwd=PROJECT_ROOT)
     assert result.returncode == 0, result.stderr

@@ -13,7 +13,7 @@ from feedback_app.extensions import db
 from feedback_app.models import Agency, Area, Field, RoutingRule
 from feedback_app.services.directory import directory, get_area, get_field
 from feedback_app.services.directory_loader import DirectoryError, load_directory, parse_directory
-from tests.conftest import DEMO_DIRECTORY
+from tests.conftest import process_env, DEMO_DIRECTORY
 
 SMALL = """\
 areas:
@@ -86,8 +86,7 @@ def test_a_wrong_file_changes_nothing_and_names_the_line(db_session, broken, lin
 def test_cli_reports_lines_and_exits_non_zero(app, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(SMALL.replace('agency: SGT}', 'agency: NOPE}'), encoding="utf-8")
-    env = {"INSTANCE_PATH": app.config["INSTANCE_PATH"], "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "REDIS_URL": app.config["REDIS_URL"], "SECRET_KEY": "x", "FLASK_APP": "wsgi.py", "PATH": "/usr/bin:/bin"}
+    env = process_env(app)
     result = subprocess.run([sys.executable, "-m", "flask", "directory", "load", str(bad)], env=env,
                             capture_output=True, text=True, cwd=str(DEMO_DIRECTORY.parents[2]))
     assert result.returncode == 1

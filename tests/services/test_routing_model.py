@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from feedback_app.extensions import db
 from feedback_app.models import ClassifierModel, FeedbackItem
 from feedback_app.services import classification, model_registry
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import process_env, PROJECT_ROOT
 
 
 @pytest.fixture(scope="session")
@@ -111,9 +111,7 @@ def test_cli_trains_from_csv_and_registers(app, tmp_path):
     rows = ["text,field"] + [f"đường ngập nước số {i},water" for i in range(12)] + \
            [f"đèn đường hỏng số {i},electricity" for i in range(12)]
     data.write_text("\n".join(rows), encoding="utf-8")
-    env = {"INSTANCE_PATH": app.config["INSTANCE_PATH"], "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "REDIS_URL": app.config["REDIS_URL"], "SECRET_KEY": "test-secret", "FLASK_APP": "wsgi.py",
-           "MODEL_DIR": str(tmp_path / "models"), "PATH": "/usr/bin:/bin"}
+    env = process_env(app, MODEL_DIR=str(tmp_path / "models"))
     result = subprocess.run([sys.executable, "-m", "flask", "classifier", "train", "--csv", str(data), "--label", "field",
                              "--activate"], env=env, capture_output=True, text=True, cwd=PROJECT_ROOT)
     assert result.returncode == 0, result.stderr

@@ -14,15 +14,14 @@ from feedback_app.embedded_redis import ensure_embedded_redis, stop_embedded_red
 from feedback_app.extensions import db
 from feedback_app.models import ClockAlert, FeedbackItem, ItemEvent, OutboxMessage
 from feedback_app.models.types import utcnow
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import process_env, PROJECT_ROOT
 from tests.e2e.conftest import gunicorn_server
 from tests.e2e.test_intake_server import post_json
 from tests.workers.test_relay_and_delivery import receiver, water_agency_hook  # noqa: F401  (fixtures)
 
 
 def _env(app, redis_url):
-    return {**os.environ, "INSTANCE_PATH": app.config["INSTANCE_PATH"], "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "REDIS_URL": redis_url, "SECRET_KEY": "test-secret", "LOG_LEVEL": "WARNING"}
+    return process_env(app, REDIS_URL=redis_url)
 
 
 def _scheduler(app, redis_url, seconds):

@@ -132,12 +132,11 @@ def test_worker_process_delivers_what_the_scheduler_relays(app, client, water_ag
     import sys
     import time
 
-    from tests.conftest import PROJECT_ROOT
+    from tests.conftest import process_env, PROJECT_ROOT
 
     received = water_agency_hook
     body = submit_water(client)
-    env = {**os.environ, "INSTANCE_PATH": app.config["INSTANCE_PATH"], "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "REDIS_URL": app.config["REDIS_URL"], "SECRET_KEY": "test-secret", "LOG_LEVEL": "WARNING"}
+    env = process_env(app)
     with app.app_context():
         queue(NOTIFICATIONS).empty()
     scheduler = subprocess.Popen([sys.executable, "-c", "from workers.context import worker_app; "

@@ -16,7 +16,7 @@ from rq.registry import StartedJobRegistry
 from feedback_app.extensions import db
 from feedback_app.models import Agency, Delivery, OutboxMessage
 from feedback_app.services.relay import relay_outbox
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import process_env, PROJECT_ROOT
 from workers.queues import NOTIFICATIONS, queue
 
 JOBS = 1000
@@ -43,8 +43,7 @@ def test_sigkill_mid_batch_loses_nothing_and_doubles_nothing(app, client):
     url = f"http://127.0.0.1:{server.server_address[1]}/hook"
     body = client.post("/api/v1/feedback", json={"description": "Mất nước cả khu phố từ sáng", "category": "water",
                                                  "address": "phường Suối Hoa, TP Bắc Ninh"}).get_json()
-    env = {**os.environ, "INSTANCE_PATH": app.config["INSTANCE_PATH"], "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "REDIS_URL": app.config["REDIS_URL"], "SECRET_KEY": "test-secret", "LOG_LEVEL": "WARNING"}
+    env = process_env(app)
     try:
         with app.app_context():
             agency = db.session.scalar(sa.select(Agency).where(Agency.code == "NSBN"))
