@@ -16,6 +16,34 @@ directory_cli = AppGroup("directory", help="The directory of areas, fields, agen
 users_cli = AppGroup("users", help="Staff accounts.")
 calendar_cli = AppGroup("calendar", help="Decreed days off and make-up working days.")
 retention_cli = AppGroup("retention", help="Erase old personal data.")
+reports_cli = AppGroup("reports", help="The daily rollups behind the processing-rate reports.")
+
+
+@reports_cli.command("refresh")
+def reports_refresh():
+    """Build every closed day not built yet and rebuild the days touched since the last refresh."""
+    from feedback_app.services.report_rollups import refresh_rollups
+
+    result = refresh_rollups()
+    db.session.commit()
+    click.echo(f"rebuilt {result['days']} days, {result['rows']} rollup rows")
+
+
+@reports_cli.command("rebuild")
+@click.option("--from", "date_from", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--to", "date_to", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+def reports_rebuild(date_from, date_to):
+    """Rebuild the rollups of the local days FROM..TO (after a calendar change or a repair, say)."""
+    from feedback_app.services.report_rollups import rebuild_days
+    from feedback_app.services.reports import days_between
+
+    if date_to < date_from:
+        click.echo("--to is before --from", err=True)
+        sys.exit(2)
+    days = days_between(date_from.date(), date_to.date())
+    rows = rebuild_days(days)
+    db.session.commit()
+    click.echo(f"rebuilt {len(days)} days, {rows} rollup rows")
 
 
 @calendar_cli.command("set")
@@ -162,4 +190,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(calendar_cli)
     app.cli.add_command(retention_cli)
+    app.cli.add_command(reports_cli)
     app.cli.add_command(classifier_cli)

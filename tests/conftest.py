@@ -12,6 +12,7 @@ from feedback_app.config import PROJECT_ROOT
 DEMO_DIRECTORY = PROJECT_ROOT / "feedback_app" / "seed" / "bac_ninh.yaml"
 # Rows a test may create; the directory stays loaded for the whole run.
 PER_TEST_TABLES = [
+    "report_exports", "report_rollups", "report_rollups_monthly", "report_rollup_days", "report_rollup_state",
     "deliveries", "clock_alerts", "attachments", "item_contacts", "item_events", "outbox_messages", "feedback_items",
     "idempotency_records", "api_clients", "classifier_models", "staff_users", "calendar_days",
 ]

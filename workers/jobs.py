@@ -26,12 +26,35 @@ def _in_app(func, *args):
 
 def handle_outbox_message(outbox_id: int) -> str:
     """Deliver what an outbox message stands for; idempotent (each delivery has a unique key)."""
+    import sqlalchemy as sa
+
     from feedback_app.extensions import db
-    from feedback_app.services import notifications
+    from feedback_app.models import OutboxMessage
+    from feedback_app.services import notifications, report_exports
+    from feedback_app.services.storage import LocalStorage
 
     def run(message_id):
-        result = notifications.handle_message(message_id)
+        topic = db.session.scalar(sa.select(OutboxMessage.topic).where(OutboxMessage.id == message_id))
+        if topic == "report.export":
+            from flask import current_app
+
+            result = report_exports.run_export(message_id, LocalStorage(current_app.config["UPLOAD_DIR"]))
+        else:
+            result = notifications.handle_message(message_id)
         db.session.commit()
         return result
 
     return _in_app(run, outbox_id)
+
+
+def refresh_report_rollups() -> dict:
+    """Bring the daily report rollups up to date (enqueued by the scheduler every minute)."""
+    from feedback_app.extensions import db
+    from feedback_app.services.report_rollups import refresh_rollups
+
+    def run():
+        result = refresh_rollups()
+        db.session.commit()
+        return result
+
+    return _in_app(run)

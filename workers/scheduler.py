@@ -1,5 +1,5 @@
-"""Periodic work: the outbox relay every second, the clock watcher every minute, the reconciler every five,
-and the retention of personal data once a day.
+"""Periodic work: the outbox relay every second, the clock watcher and the report rollups every minute, the
+reconciler every five minutes, and the retention of personal data once a day.
 
 Only one scheduler acts at a time: on PostgreSQL a session-level advisory lock, elsewhere a file lock under
 instance/. A second scheduler waits, so nothing is ever doubled; if the first dies its lock dies with it.
@@ -39,6 +39,19 @@ class SingleScheduler:
             return False
 
 
+def enqueue_rollup_refresh() -> None:
+    """The report rollups' refresh, as an RQ job: one per minute at most (its id is the minute)."""
+    from workers.jobs import refresh_report_rollups
+    from workers.queues import MAINTENANCE, RETRY, queue
+
+    minute = int(time.time() // 60)
+    try:
+        queue(MAINTENANCE).enqueue_call(refresh_report_rollups, job_id=f"report-rollups-{minute}", timeout=600,
+                                        retry=RETRY, result_ttl=3600)
+    except Exception as exc:  # Redis down: the next minute's tick tries again; reports stay exact meanwhile
+        log.warning("rollup refresh not enqueued: %s", type(exc).__name__)
+
+
 def run_scheduler(app, *, stop_after: float | None = None, tick: float = 1.0) -> None:
     from feedback_app.extensions import db
     from feedback_app.services.clock_watch import watch_clocks
@@ -54,7 +67,7 @@ def run_scheduler(app, *, stop_after: float | None = None, tick: float = 1.0) ->
             if stop_after is not None and time.monotonic() - started > stop_after:
                 return
         log.info("scheduler active")
-        last_watch = last_reconcile = last_retention = 0.0
+        last_watch = last_reconcile = last_retention = last_rollups = 0.0
         while stop_after is None or time.monotonic() - started < stop_after:
             now = time.monotonic()
             try:
@@ -65,6 +78,9 @@ def run_scheduler(app, *, stop_after: float | None = None, tick: float = 1.0) ->
                     relay_outbox()
                     last_watch = now
                     log.info("clock watcher: %s", fired)
+                if now - last_rollups >= 60:
+                    enqueue_rollup_refresh()
+                    last_rollups = now
                 if now - last_reconcile >= 300:
                     requeue_lost()
                     last_reconcile = now

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -24,6 +24,10 @@ STATUSES = (
 )
 OPEN_STATUSES = ("received", "routed", "needs_triage", "in_progress", "waiting_citizen", "reopened")
 OPEN_FILTER = "status IN ('received', 'routed', 'needs_triage', 'in_progress', 'waiting_citizen', 'reopened')"
+# Open items whose clock runs (not waiting for the citizen): the ones that can be overdue.
+OVERDUE_FILTER = f"{OPEN_FILTER} AND paused_at IS NULL"
+# What a report counts as handled: resolved, closed (after resolving, or merged) or rejected.
+HANDLED_STATUSES = ("resolved", "closed", "rejected")
 CHANNELS = ("app", "web", "open311", "hotline", "email", "other")
 PRIORITIES = ("urgent", "normal", "complex")
 
@@ -33,10 +37,17 @@ class FeedbackItem(db.Model):
     __table_args__ = (
         sa.Index("ix_items_agency_status_due", "agency_id", "status", "due_at"),
         sa.Index("ix_items_public_feed", "consent_public", "created_at"),
+        sa.Index("ix_items_created_day", "created_day"),
         # The agency queue: open items only, in deadline order, one walk of the index for the first page.
         sa.Index(
             "ix_items_open_queue", "agency_id", "due_at", "created_at",
             postgresql_where=sa.text(OPEN_FILTER), sqlite_where=sa.text(OPEN_FILTER),
+        ),
+        # Reports' overdue counts (index-only: the grouping columns are included) and the overdue list's order.
+        sa.Index(
+            "ix_items_overdue", "due_at", "created_at", "id",
+            postgresql_include=["created_day", "agency_id", "category_id", "area_id"],
+            postgresql_where=sa.text(OVERDUE_FILTER), sqlite_where=sa.text(OVERDUE_FILTER),
         ),
     )
 
@@ -75,6 +86,8 @@ class FeedbackItem(db.Model):
     external_ref: Mapped[str | None] = mapped_column(sa.String(128))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The local day (Asia/Ho_Chi_Minh) it arrived: what reports group and roll up by.
+    created_day: Mapped[date | None] = mapped_column(sa.Date)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -91,6 +104,15 @@ class FeedbackItem(db.Model):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # While waiting for the citizen the clock stops; leaving that state shifts every mark by the paused time.
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Report facts, kept by `transition` with the events that define them (see services/reports.py):
+    # when the item was last handled, the working time that took less the time waiting for the citizen,
+    # the working time waited so far, how often another agency was given it, and whether the model routed it.
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolve_seconds: Mapped[int | None]
+    paused_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    reroutes: Mapped[int] = mapped_column(default=0, server_default="0")
+    routed_agency_id: Mapped[int | None]
+    auto_routed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     answer: Mapped[str | None] = mapped_column(sa.Text)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -136,7 +158,10 @@ class ItemEvent(db.Model):
     """The timeline and the audit log: every figure a manager reads is recomputed from these rows."""
 
     __tablename__ = "item_events"
-    __table_args__ = (sa.Index("ix_events_kind_created", "kind", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_events_kind_created", "kind", "created_at"),
+        sa.Index("ix_events_created", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     item_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("feedback_items.id"), index=True)

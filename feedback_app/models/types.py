@@ -1,7 +1,8 @@
 """Column types that behave the same on PostgreSQL and SQLite."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -34,3 +35,11 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local_day(instant: datetime) -> date:
+    """The day an instant falls on in Asia/Ho_Chi_Minh: what reports count by."""
+    return instant.astimezone(VIETNAM).date()

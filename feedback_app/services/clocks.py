@@ -11,6 +11,7 @@ from flask import current_app, has_app_context
 
 from feedback_app.extensions import db
 from feedback_app.models import CalendarDay, FeedbackItem, SlaPolicy
+from feedback_app.models.feedback import HANDLED_STATUSES
 from feedback_app.services.working_calendar import WorkingCalendar, parse_office_hours
 
 WARN_SHARE = 0.75
@@ -111,9 +112,20 @@ def on_transition(item: FeedbackItem, from_status: str, to_status: str, now: dat
     """Called by `transition` for every move; returns what changed, for the event's data."""
     changes: dict = {}
     if from_status == "waiting_citizen" and to_status != "waiting_citizen":
-        changes["paused_working_seconds"] = int(resume_clock(item, now).total_seconds())
+        paused = int(resume_clock(item, now).total_seconds())
+        item.paused_seconds = (item.paused_seconds or 0) + paused
+        changes["paused_working_seconds"] = paused
     if to_status == "routed":
         start_clock(item, now)
     elif to_status == "waiting_citizen":
         pause_clock(item, now)
+    if to_status in HANDLED_STATUSES and from_status not in HANDLED_STATUSES:
+        # Working time from receipt to handling, less the working time spent waiting for the citizen.
+        spent = int(calendar().working_time_between(item.created_at, now).total_seconds())
+        item.handled_at = now
+        item.resolve_seconds = max(spent - (item.paused_seconds or 0), 0)
+        changes["working_seconds"] = item.resolve_seconds
+    elif to_status not in HANDLED_STATUSES:
+        item.handled_at = None
+        item.resolve_seconds = None
     return changes

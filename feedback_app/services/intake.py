@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from feedback_app.extensions import db
 from feedback_app.models import FeedbackItem, ItemContact
-from feedback_app.models.types import utcnow
+from feedback_app.models.types import local_day, utcnow
 from feedback_app.services.bulk import insert_pending
 from feedback_app.services.citizen import citizen_actor, hash_token, store_attachments
 from feedback_app.services.clients import Client
@@ -76,6 +76,7 @@ def _submit(*, data: dict, uploads: list[Upload], client: Client, storage: Local
         client_id=str(client.client_id) if client.client_id else None,
         external_ref=data.get("external_ref"),
         created_at=now,
+        created_day=local_day(now),
         updated_at=now,
     )
     db.session.add(item)
@@ -84,7 +85,7 @@ def _submit(*, data: dict, uploads: list[Upload], client: Client, storage: Local
     if not item.anonymous and any(contact.get(k) for k in ("name", "phone", "email")):
         db.session.add(ItemContact(item=item, name=contact.get("name"), phone=contact.get("phone"), email=contact.get("email")))
     record_event(item, "received", actor=citizen_actor(client), to_status="received", now=now,
-                 data={"channel": item.channel, "attachments": len(uploads)})
+                 data={"channel": item.channel, "attachments": len(uploads), "area": area.code if area else None})
     store_attachments(item, uploads, storage, uploaded_by="citizen")
     route_item(item, area=area)
     add_outbox_message(topic="item.received", job_key=f"item.received:{item.id}", payload={"item_id": str(item.id)})

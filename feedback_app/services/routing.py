@@ -50,6 +50,7 @@ def route_item(item: FeedbackItem, *, area: AreaRef | None = None) -> ItemEvent:
     }
     if agency is not None:
         item.category_id, item.agency_id, item.routed_by = field.id, agency.id, routed_by
+        item.auto_routed = routed_by == "classifier"
         event = transition(
             item, "routed", actor=CLASSIFIER if routed_by == "classifier" else SYSTEM,
             data={**data, "category": field.code, "agency": agency.code, "routed_by": routed_by},
@@ -57,7 +58,9 @@ def route_item(item: FeedbackItem, *, area: AreaRef | None = None) -> ItemEvent:
         topic = "item.routed"
     else:
         item.category_id = field.id if field is not None else item.citizen_category_id
-        event = transition(item, "needs_triage", actor=SYSTEM, data={**data, "reason": reason})
+        category = snapshot.fields_by_id.get(item.category_id) if item.category_id else None
+        event = transition(item, "needs_triage", actor=SYSTEM,
+                           data={**data, "reason": reason, "category": category.code if category else None})
         topic = "item.needs_triage"
     # The job key is fixed here, in the row: a message relayed twice is enqueued once.
     add_outbox_message(topic=topic, job_key=f"{topic}:{item.id}:{secrets.token_hex(6)}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,17 @@ class LocalStorage:
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
         return StoredBlob(key=key, sha256=digest, content_type=content_type, size=len(data))
+
+    def put_export(self, data: bytes, extension: str) -> str:
+        """A generated report file, under a random name (never shared between requesters)."""
+        key = f"exports/{uuid.uuid4().hex}.{extension}"
+        path = self.root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+        return key
 
     def open(self, key: str):
         return open(self.root / key, "rb")

@@ -98,9 +98,16 @@ def transition(
         setattr(item, column, now)
     item.status = to
     item.updated_at = now
+    if to == "routed":
+        # A reroute: the item goes to another agency than the one its last routing gave it.
+        if item.routed_agency_id is not None and item.agency_id != item.routed_agency_id:
+            item.reroutes = (item.reroutes or 0) + 1
+        item.routed_agency_id = item.agency_id
     from feedback_app.services.clocks import on_transition
 
     clock = on_transition(item, current, to, now)
+    # The deadline in force from this event on: with the events alone a report can be recomputed.
+    clock["due_at"] = item.due_at.isoformat() if item.due_at else None
     return record_event(
         item, "status", actor=actor, message=message, public=public, data={**(data or {}), **clock},
         from_status=current, to_status=to, now=now,

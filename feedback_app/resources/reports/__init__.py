@@ -1,0 +1,1 @@
+"""Processing-rate reports, the overdue list and report exports (staff)."""
