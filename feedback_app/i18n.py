@@ -104,6 +104,51 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Hệ thống gặp lỗi, vui lòng thử lại sau.",
         "en": "Something went wrong on our side; please try again later.",
     },
+    "open311_api_key_missing": {
+        "vi": "Cần api_key để gửi yêu cầu qua Open311.",
+        "en": "An api_key is required to submit a request.",
+    },
+    "open311_api_key_invalid": {
+        "vi": "api_key không hợp lệ hoặc đã bị thu hồi.",
+        "en": "The api_key is not valid or was revoked.",
+    },
+    "open311_api_key_scope": {
+        "vi": "api_key này không được cấp quyền open311.",
+        "en": "This api_key does not have the open311 scope.",
+    },
+    "open311_jurisdiction": {
+        "vi": "Không phục vụ jurisdiction_id '{given}'; jurisdiction_id ở đây là '{served}'.",
+        "en": "jurisdiction_id '{given}' is not served here; this endpoint serves '{served}'.",
+    },
+    "open311_service_not_found": {
+        "vi": "Không có dịch vụ với service_code '{service_code}'.",
+        "en": "No service with service_code '{service_code}'.",
+    },
+    "open311_request_not_found": {
+        "vi": "Không có yêu cầu với service_request_id '{service_request_id}'.",
+        "en": "No request with service_request_id '{service_request_id}'.",
+    },
+    "open311_token_not_found": {
+        "vi": "Không có yêu cầu với token '{token}'.",
+        "en": "No request with token '{token}'.",
+    },
+    "open311_notice_triage": {
+        "vi": "Phản ánh đang được phân loại để chuyển đến cơ quan có thẩm quyền.",
+        "en": "The request is being sorted and will be passed to the competent agency.",
+    },
+    "open311_notice_routed": {
+        "vi": "{agency} tiếp nhận và giải quyết trước {due}.",
+        "en": "{agency} handles this request by {due}.",
+    },
+    "open311_notice_agency": {
+        "vi": "{agency} tiếp nhận và giải quyết.",
+        "en": "{agency} handles this request.",
+    },
+    "open311_form_expected": {
+        "vi": "Gửi yêu cầu dạng application/x-www-form-urlencoded (hoặc multipart/form-data khi kèm ảnh).",
+        "en": "Send the request as application/x-www-form-urlencoded (or multipart/form-data with photos).",
+    },
+    "open311_submitted_about": {"vi": "Phản ánh về {service}", "en": "A report about {service}"},
     "service_unavailable": {
         "vi": "Dịch vụ tạm thời không sẵn sàng.",
         "en": "The service is temporarily unavailable.",

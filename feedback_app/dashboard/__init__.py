@@ -1,0 +1,1 @@
+"""The managers' dashboard: a server-rendered page over the reports service, for staff who sign in."""
