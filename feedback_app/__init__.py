@@ -66,6 +66,8 @@ def create_app(config: dict | None = None) -> Flask:
     from feedback_app.resources.calendar.routes import blp as calendar_blp
     from feedback_app.resources.directory.routes import blp as directory_blp
     from feedback_app.resources.feedback.routes import blp as feedback_blp
+    from feedback_app.resources.open311.routes import blp as open311_blp
+    from feedback_app.resources.reports.routes import blp as reports_blp
     from feedback_app.resources.system.routes import blp as system_blp
     from feedback_app.resources.triage.routes import blp as triage_blp
 
@@ -75,7 +77,9 @@ def create_app(config: dict | None = None) -> Flask:
     api.register_blueprint(triage_blp)
     api.register_blueprint(admin_blp)
     api.register_blueprint(calendar_blp)
+    api.register_blueprint(reports_blp)
     app.register_blueprint(system_blp)
+    app.register_blueprint(open311_blp)  # GeoReport v2: its own formats and errors, outside the OpenAPI document
     limiter.exempt(system_blp)
     register_error_handlers(app)
     app.after_request(_security_headers)
@@ -85,6 +89,10 @@ def create_app(config: dict | None = None) -> Flask:
         import swagger_ui_bundle
 
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
+
+    from feedback_app.dashboard.routes import bp as dashboard_bp
+
+    app.register_blueprint(dashboard_bp)
 
     from feedback_app.cli import register_cli
 

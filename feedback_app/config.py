@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +60,16 @@ def load_settings(overrides: dict | None = None) -> dict:
         "IDEMPOTENCY_TTL_HOURS": int(os.environ.get("IDEMPOTENCY_TTL_HOURS", 48)),
         "IDEMPOTENCY_LOCK_SECONDS": int(os.environ.get("IDEMPOTENCY_LOCK_SECONDS", 60)),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
+        # Open311 GeoReport v2 (/open311/v2): the one jurisdiction served, what discovery tells clients,
+        # and whether an Open311 submission is published (GeoReport v2 shows every request's description).
+        "OPEN311_JURISDICTION": os.environ.get("OPEN311_JURISDICTION", "bacninh.gov.vn"),
+        "OPEN311_CONTACT": os.environ.get(
+            "OPEN311_CONTACT", "Phản Ánh, Bắc Ninh province: ask the province's IT desk about this API."),
+        "OPEN311_KEY_SERVICE": os.environ.get(
+            "OPEN311_KEY_SERVICE", "API keys with the open311 scope are issued by the province's IT desk."),
+        "OPEN311_ENDPOINT_TYPE": os.environ.get("OPEN311_ENDPOINT_TYPE")
+        or ("production" if env == "production" else "test"),
+        "OPEN311_CONSENT_PUBLIC": _bool(os.environ.get("OPEN311_CONSENT_PUBLIC"), True),
         "TIMEZONE": "Asia/Ho_Chi_Minh",
         "DEFAULT_LANGUAGE": os.environ.get("DEFAULT_LANGUAGE", "vi"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
@@ -73,6 +84,13 @@ def load_settings(overrides: dict | None = None) -> dict:
         "OPENAPI_SWAGGER_UI_URL": os.environ.get("OPENAPI_SWAGGER_UI_URL", "/api/docs/assets/"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "JSON_SORT_KEYS": False,
+        # The dashboard's signed session cookie: no script reads it, no other site sends it,
+        # HTTPS only in production unless SESSION_COOKIE_SECURE=0 says otherwise; it lives as long as the token.
+        "TOKEN_TTL_MINUTES": int(os.environ.get("TOKEN_TTL_MINUTES", 480)),
+        "SESSION_COOKIE_NAME": "phananh_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), env == "production"),
     }
     settings.update(overrides)
     if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
@@ -87,4 +105,5 @@ def load_settings(overrides: dict | None = None) -> dict:
     )
     if settings["APP_ENV"] == "production":
         settings["DEBUG"] = False
+    settings.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(minutes=settings["TOKEN_TTL_MINUTES"]))
     return settings

@@ -1,15 +1,16 @@
-"""One error shape everywhere: {"code", "status", "message", "errors"}, in the caller's language."""
+"""Errors in the caller's language: {"code", "status", "message", "errors"}; GeoReport v2's list under /open311/."""
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, has_request_context, jsonify
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from feedback_app.extensions import db
 from feedback_app.i18n import translate, translate_field_errors
+from feedback_app.resources.open311 import serialise as open311
 from feedback_app.services.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,10 @@ STATUS_NAMES = {
 
 
 def error_response(status: int, message_key: str | None = None, errors=None, headers=None, **params):
+    if has_request_context() and open311.is_open311_request():
+        # Open311 clients expect the GeoReport v2 error list, whatever went wrong.
+        message = translate(message_key or DEFAULT_KEYS.get(status, "bad_request"), **params)
+        return open311.error_response(status, message, translate_field_errors(errors or {}), headers)
     if errors and not isinstance(errors, dict):
         errors = {"_request": errors if isinstance(errors, list) else [str(errors)]}
     body = {

@@ -154,7 +154,8 @@ def transactional(view):
             replay.headers["Idempotent-Replayed"] = "true"
             return replay
         def store_answer(response):
-            kept = {k: v for k, v in response.headers.items() if k in ("Location", "ETag")}
+            # The Content-Type too: an Open311 answer may be XML, and its replay must say so.
+            kept = {k: v for k, v in response.headers.items() if k in ("Location", "ETag", "Content-Type")}
             idempotency.complete(claim, status=response.status_code, body=response.get_data(as_text=True), headers=kept)
 
         try:

@@ -75,3 +75,10 @@ def current_client() -> Client:
         g.api_client = client_for_key(raw) or ANONYMOUS
         g.api_key_invalid = bool(raw) and g.api_client is ANONYMOUS
     return g.api_client
+
+
+def authenticate_key(raw_key: str | None) -> Client:
+    """Resolve the caller from a key sent outside the X-API-Key header (Open311 sends an `api_key` parameter)."""
+    g.api_client = client_for_key(raw_key) or ANONYMOUS
+    g.api_key_invalid = bool(raw_key) and g.api_client is ANONYMOUS
+    return g.api_client

@@ -45,15 +45,30 @@ class AttributeValue(_Strict):
 
 
 class AttributeEntry(_Strict):
+    """An Open311 service-definition attribute: every field GeoReport v2 gives one."""
+
     code = ma.fields.String(required=True, validate=CODE)
     datatype = ma.fields.String(required=True, validate=ma.validate.OneOf(DATATYPES))
     required = ma.fields.Boolean(load_default=False)
-    order = ma.fields.Integer(load_default=1)
+    order = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
     variable = ma.fields.Boolean(load_default=True)
     description_vi = ma.fields.String(required=True)
     description_en = ma.fields.String(load_default="")
     datatype_description = ma.fields.String(load_default="")
     values = ma.fields.List(ma.fields.Nested(AttributeValue), load_default=list)
+
+    @ma.validates_schema
+    def _values_fit_the_datatype(self, data, **kwargs):
+        listed = data["datatype"] in ("singlevaluelist", "multivaluelist")
+        if listed and not data["values"]:
+            raise ma.ValidationError(f"a {data['datatype']} needs values", "values")
+        if not listed and data["values"]:
+            raise ma.ValidationError("only singlevaluelist and multivaluelist take values", "values")
+        keys = [value["key"] for value in data["values"]]
+        if len(set(keys)) != len(keys):
+            raise ma.ValidationError("value keys must be unique", "values")
+        if data["required"] and not data["variable"]:
+            raise ma.ValidationError("an attribute asking for nothing (variable: false) cannot be required", "required")
 
 
 class TemplateEntry(_Strict):
@@ -78,6 +93,14 @@ class FieldEntry(_Strict):
     )
     attributes = ma.fields.List(ma.fields.Nested(AttributeEntry), load_default=list)
     answer_templates = ma.fields.List(ma.fields.Nested(TemplateEntry), load_default=list)
+
+    @ma.validates_schema
+    def _attributes_are_distinct(self, data, **kwargs):
+        # GeoReport v2: codes identify the answers, and each order is used once within a service.
+        for key in ("code", "order"):
+            seen = [attribute[key] for attribute in data["attributes"]]
+            if len(set(seen)) != len(seen):
+                raise ma.ValidationError(f"each attribute {key} is used once", "attributes")
 
 
 class AgencyEntry(_Strict):

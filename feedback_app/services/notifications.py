@@ -48,11 +48,17 @@ def _item(message: OutboxMessage) -> FeedbackItem | None:
     return db.session.get(FeedbackItem, uuid.UUID(raw)) if raw else None
 
 
+DELIVERY_NAMESPACE = uuid.UUID("6f1c2b4e-8d0a-4c4e-9a57-3b2f1d0e7a91")
+
+
 def _claim(*, key: str, outbox_id: int, channel: str, target: str, topic: str) -> Delivery | None:
     """The delivery row for this key, or None when it was already sent."""
     row = db.session.scalar(sa.select(Delivery).where(Delivery.key == key))
     if row is None:
-        row = Delivery(id=str(uuid.uuid4()), key=key, outbox_id=outbox_id, channel=channel, target=target, topic=topic)
+        # The id follows from the key: a retry after a worker died mid-POST (its row never committed) sends
+        # the same X-Delivery-Id again, so the agency can drop the repeat.
+        row = Delivery(id=str(uuid.uuid5(DELIVERY_NAMESPACE, key)), key=key, outbox_id=outbox_id, channel=channel,
+                       target=target, topic=topic)
         try:
             with db.session.begin_nested():
                 db.session.add(row)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import sqlalchemy as sa
 
@@ -21,6 +22,34 @@ def mask_personal_data(text: str | None) -> str | None:
     text = EMAIL.sub("[email]", text)
     text = PHONE.sub("[số điện thoại]", text)
     return ID_NUMBER.sub("[số giấy tờ]", text)
+
+
+def _fold_char(char: str) -> str:
+    """One character without its diacritics, lower case: the folded text keeps every index of the original."""
+    return "d" if char in "đĐ" else unicodedata.normalize("NFD", char)[0].lower()[:1]
+
+
+def mask_names(text: str | None, names: list[str]) -> str | None:
+    """Replace these people's names (full, or without the family name), typed with or without diacritics."""
+    if not text or not names:
+        return text
+    folded = "".join(_fold_char(char) for char in text)
+    spans = []
+    for name in names:
+        parts = name.split()
+        for variant in {tuple(parts), tuple(parts[1:]) if len(parts) >= 3 else ()}:
+            if variant:
+                words = r"\s+".join(re.escape("".join(map(_fold_char, word))) for word in variant)
+                spans += [m.span() for m in re.finditer(rf"(?<!\w){words}(?!\w)", folded)]
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):  # "Văn Thử" lies inside "Nguyễn Văn Thử": one mask for both
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in reversed(merged):
+        text = text[:start] + "[họ tên]" + text[end:]
+    return text
 
 
 def public_timeline(item: FeedbackItem) -> list[dict]:
