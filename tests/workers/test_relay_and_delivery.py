@@ -125,6 +125,27 @@ def test_a_failing_receiver_is_retried_with_the_same_delivery_id(app, client, wa
         assert row.attempts == 2 and row.status == "sent"
 
 
+def test_a_worker_dying_mid_post_is_retried_with_the_same_delivery_id(app, client, water_agency_hook, monkeypatch):
+    """The POST reached the agency, then the worker died: its delivery row was never committed. The retry
+    must carry the same X-Delivery-Id, or the agency cannot tell the repeat (found by bench/chaos.py)."""
+    import feedback_app.services.notifications as notifications
+
+    submit_water(client)
+    calls = []
+    monkeypatch.setattr(notifications, "_post", lambda row, url, secret, payload: calls.append(row.id))
+    with app.app_context():
+        outbox_id = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.topic == "item.routed"))
+        handle_message(outbox_id)
+        # The process died before its commit: nothing of that run is kept (rolled back, and the row removed
+        # where SQLite's savepoint already wrote it).
+        db.session.rollback()
+        db.session.execute(sa.delete(Delivery))
+        db.session.commit()
+        assert handle_message(outbox_id) == {"sent": 1, "skipped": 0}
+        db.session.commit()
+    assert len(calls) == 2 and calls[0] == calls[1]
+
+
 def test_worker_process_delivers_what_the_scheduler_relays(app, client, water_agency_hook):
     """The real entry points as subprocesses: scheduler relays, an RQ worker (forking) delivers."""
     import os

@@ -1,24 +1,26 @@
 """Administration routes: admins only."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from feedback_app.extensions import db
-from feedback_app.models import ApiClient, StaffUser
+from feedback_app.models import StaffUser
 from feedback_app.resources.admin.schemas import (
+    AgencySettingsSchema,
+    AgencyUpdateSchema,
     ApiKeyCreateSchema,
     ApiKeySchema,
+    DeliveryQuerySchema,
+    DeliverySchema,
     UserCreateSchema,
     UserSchema,
     UserUpdateSchema,
 )
 from feedback_app.resources.common import transactional
-from feedback_app.services import access, auth, clients
+from feedback_app.services import access, admin, auth, clients
 from feedback_app.services.errors import NotFound
 
-blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin", description="Staff accounts and API keys (admins).")
+blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin", description="Staff accounts, API keys, agency settings, deliveries (admins).")
 SECURED = {"security": [{"BearerAuth": []}]}
 
 
@@ -42,7 +44,7 @@ class Users(MethodView):
     def get(self):
         """Every staff account."""
         _admin()
-        return [_user_view(u) for u in db.session.scalars(sa.select(StaffUser).order_by(StaffUser.id))]
+        return [_user_view(u) for u in admin.list_users()]
 
     @blp.doc(**SECURED)
     @blp.arguments(UserCreateSchema)
@@ -72,19 +74,7 @@ class UserById(MethodView):
     def patch(self, data, user_id):
         """Deactivate, reactivate, rename, or set a new password (which ends every session of the user)."""
         _admin()
-        user = db.session.get(StaffUser, user_id) if 0 < user_id < 2**31 else None
-        if user is None:
-            raise NotFound()
-        if "password" in data:
-            auth.set_password(user, data["password"])
-        if "active" in data and data["active"] != user.active:
-            user.active = data["active"]
-            user.token_generation += 1
-        if "display_name" in data:
-            user.display_name = data["display_name"]
-        if "email" in data:
-            user.email = data["email"]
-        return _user_view(user)
+        return _user_view(admin.update_user(admin.get_user(user_id), data))
 
 
 @blp.route("/apikeys")
@@ -96,7 +86,7 @@ class ApiKeys(MethodView):
     def get(self):
         """Every API key (never the key itself)."""
         _admin()
-        return db.session.scalars(sa.select(ApiClient).order_by(ApiClient.id)).all()
+        return admin.list_api_clients()
 
     @blp.doc(**SECURED)
     @blp.arguments(ApiKeyCreateSchema)
@@ -126,3 +116,33 @@ class ApiKeyByName(MethodView):
         _admin()
         if clients.revoke_api_client(name=name) is None:
             raise NotFound()
+
+
+@blp.route("/agencies/<string:code>")
+class AgencySettings(MethodView):
+    @blp.doc(**SECURED)
+    @blp.arguments(AgencyUpdateSchema)
+    @blp.alt_response(401, description="No valid staff token")
+    @blp.alt_response(403, description="Not an admin")
+    @blp.alt_response(404, description="No such agency")
+    @transactional
+    @blp.response(200, AgencySettingsSchema)
+    def patch(self, data, code):
+        """Set an agency's webhook (URL and HMAC secret), e-mail or state."""
+        _admin()
+        agency = admin.update_agency_settings(code, data)
+        return {"code": agency.code, "webhook_url": agency.webhook_url, "has_webhook_secret": bool(agency.webhook_secret),
+                "email": agency.email, "active": agency.active}
+
+
+@blp.route("/deliveries")
+class Deliveries(MethodView):
+    @blp.doc(**SECURED)
+    @blp.arguments(DeliveryQuerySchema, location="query")
+    @blp.response(200, DeliverySchema(many=True))
+    @blp.alt_response(401, description="No valid staff token")
+    @blp.alt_response(403, description="Not an admin")
+    def get(self, query):
+        """Notification deliveries, newest first: what was sent, what is retrying, what failed and why."""
+        _admin()
+        return admin.list_deliveries(status=query.get("status"), page=query["page"], page_size=query["page_size"])

@@ -1,10 +1,10 @@
-"""Administration schemas: staff accounts and API keys."""
+"""Administration schemas: staff accounts, API keys, agency settings and deliveries."""
 from __future__ import annotations
 
 import marshmallow as ma
 
 from feedback_app.models.staff import ROLES
-from feedback_app.resources.fields import LocalDateTime, StrictSchema
+from feedback_app.resources.fields import LocalDateTime, QueryText, StrictSchema
 from feedback_app.services.clients import KNOWN_SCOPES
 
 
@@ -49,3 +49,37 @@ class ApiKeySchema(ma.Schema):
     created_at = LocalDateTime()
     revoked_at = LocalDateTime(allow_none=True)
     api_key = ma.fields.String(metadata={"description": "Only in the answer to its creation: shown once."})
+
+
+class AgencyUpdateSchema(StrictSchema):
+    webhook_url = ma.fields.Url(allow_none=True, require_tld=False, schemes={"http", "https"},
+                                validate=ma.validate.Length(max=2000))
+    webhook_secret = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=16, max=200), load_only=True)
+    email = ma.fields.Email(allow_none=True)
+    active = ma.fields.Boolean()
+
+
+class AgencySettingsSchema(ma.Schema):
+    code = ma.fields.String()
+    webhook_url = ma.fields.String(allow_none=True)
+    has_webhook_secret = ma.fields.Boolean()
+    email = ma.fields.String(allow_none=True)
+    active = ma.fields.Boolean()
+
+
+class DeliveryQuerySchema(StrictSchema):
+    status = QueryText(validate=ma.validate.OneOf(("pending", "sent", "failed")))
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(1, 100_000))
+    page_size = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, 100))
+
+
+class DeliverySchema(ma.Schema):
+    id = ma.fields.String()
+    topic = ma.fields.String()
+    channel = ma.fields.String()
+    target = ma.fields.String()
+    status = ma.fields.String()
+    attempts = ma.fields.Integer()
+    last_error = ma.fields.String(allow_none=True)
+    created_at = LocalDateTime()
+    sent_at = LocalDateTime(allow_none=True)

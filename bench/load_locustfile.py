@@ -1,0 +1,187 @@
+"""The users of bench/load.py and bench/chaos.py, for locust (headless); not meant to be run by hand.
+
+Everything comes from the JSON file named by PHANANH_LOAD_CONFIG (written by bench/load.py):
+- citizens submit through the mobile app's backend (X-API-Key with the intake scope), each submission from a
+  new citizen (its own X-Device-Id, so the per-citizen limit is the real one) with an Idempotency-Key, and
+  retry with the same key after a failure, as an app backend does;
+- citizens track items that were acknowledged (201) earlier;
+- officers, one per agency, list their queue and accept / resolve the first item with If-Match;
+- managers read the processing-rate report.
+Each 201 is appended to the `acks` file (tracking code, item id, time) so that the caller can count what
+was acknowledged against what was stored.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import time
+import uuid
+from datetime import date, timedelta
+
+import gevent
+from locust import FastHttpUser, constant_throughput, events, task
+
+CONFIG = json.load(open(os.environ["PHANANH_LOAD_CONFIG"], encoding="utf-8"))
+BODIES = [json.dumps(b, ensure_ascii=False).encode("utf-8") for b in
+          json.load(open(CONFIG["bodies"], encoding="utf-8"))]
+API_KEY = CONFIG["api_key"]
+RETRY_SECONDS = float(CONFIG.get("retry_seconds", 120))
+
+ACKED: list[tuple[str, str]] = []  # (tracking code, device id) of acknowledged submissions
+_acks = open(CONFIG["acks"], "a", encoding="utf-8", buffering=1)
+_marks = open(CONFIG["marks"], "a", encoding="utf-8", buffering=1)
+_officer_accounts = itertools.cycle(CONFIG["officers"])
+_manager_accounts = itertools.cycle(CONFIG["managers"])
+_given_up = open(CONFIG["given_up"], "a", encoding="utf-8", buffering=1)
+
+
+@events.spawning_complete.add_listener
+def _spawned(user_count, **kwargs):
+    _marks.write(json.dumps({"mark": "spawned", "t": time.time(), "users": user_count}) + "\n")
+
+
+@events.test_stopping.add_listener
+def _stopping(**kwargs):
+    _marks.write(json.dumps({"mark": "stopping", "t": time.time()}) + "\n")
+
+
+@events.quitting.add_listener
+def _quitting(**kwargs):
+    _marks.write(json.dumps({"mark": "quit", "t": time.time()}) + "\n")
+    for handle in (_acks, _marks, _given_up):
+        handle.flush()
+
+
+def _retryable(status: int) -> bool:
+    # 0: no answer (connection refused or reset); 5xx: the server failed; 409: the same key is still running;
+    # 429: slow down. A 4xx other than these is the client's fault and would fail again.
+    return status == 0 or status >= 500 or status in (409, 429)
+
+
+class SubmittingCitizen(FastHttpUser):
+    """One submission per iteration, each from a new citizen of the app (new device id)."""
+
+    fixed_count = CONFIG["submitters"]
+    wait_time = constant_throughput(CONFIG["submit_rate_per_user"])
+
+    @task
+    def submit(self):
+        body = random.choice(BODIES)
+        device = uuid.uuid4().hex
+        headers = {"Content-Type": "application/json", "X-API-Key": API_KEY, "X-Device-Id": device,
+                   "Idempotency-Key": uuid.uuid4().hex}
+        deadline = time.monotonic() + RETRY_SECONDS
+        name, delay = "POST /api/v1/feedback", 0.5
+        while True:
+            with self.client.post("/api/v1/feedback", data=body, headers=headers, name=name,
+                                  catch_response=True) as response:
+                status = response.status_code
+                if status == 201:
+                    answer = response.json()
+                    ACKED.append((answer["tracking_code"], device))
+                    _acks.write(f"{answer['tracking_code']}\t{answer['id']}\t{time.time():.3f}\n")
+                    response.success()
+                    return
+                response.failure(f"HTTP {status}")
+            if not _retryable(status) or time.monotonic() > deadline:
+                _given_up.write(json.dumps({"key": headers["Idempotency-Key"], "status": status}) + "\n")
+                return
+            name = "POST /api/v1/feedback (retry)"
+            gevent.sleep(delay)
+            delay = min(delay * 2, 8)
+
+
+class TrackingCitizen(FastHttpUser):
+    """A citizen of the app looking at an item acknowledged earlier."""
+
+    fixed_count = CONFIG["trackers"]
+    wait_time = constant_throughput(CONFIG["track_rate_per_user"])
+
+    @task
+    def track(self):
+        if not ACKED:
+            return
+        code, device = ACKED[random.randrange(max(0, len(ACKED) - 5000), len(ACKED))]  # a recent one
+        self.client.get(f"/api/v1/feedback/{code}", headers={"X-API-Key": API_KEY, "X-Device-Id": device},
+                        name="GET /api/v1/feedback/{tracking_code}")
+
+
+class _Staff(FastHttpUser):
+    abstract = True
+    account: dict
+
+    def on_start(self):
+        self.token = None
+        while self.token is None:
+            with self.client.post("/api/v1/auth/token", json={"username": self.account["username"],
+                                                             "password": self.account["password"]},
+                                  name="POST /api/v1/auth/token", catch_response=True) as response:
+                if response.status_code == 200:
+                    self.token = response.json()["access_token"]
+                    response.success()
+                else:
+                    response.failure(f"HTTP {response.status_code}")
+                    gevent.sleep(2)
+
+    def headers(self, **extra) -> dict:
+        return {"Authorization": f"Bearer {self.token}", **extra}
+
+
+class Officer(_Staff):
+    """An agency officer: the queue of items to take in, accept the first; the items in progress, resolve one."""
+
+    fixed_count = len(CONFIG["officers"])
+    wait_time = constant_throughput(CONFIG["officer_rate"])
+
+    def on_start(self):
+        self.account = next(_officer_accounts)
+        super().on_start()
+
+    def _first(self, status: str) -> dict | None:
+        with self.client.get(f"/api/v1/triage/items?status={status}&page_size=20", headers=self.headers(),
+                             name=f"GET /api/v1/triage/items?status={status}", catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"HTTP {response.status_code}")
+                return None
+            items = response.json()["items"]
+            return items[0] if items else None
+
+    def _act(self, item: dict, payload: dict) -> None:
+        tag = f'"{item["id"]}-{item["version"]}"'
+        with self.client.post(f"/api/v1/triage/items/{item['id']}/actions", json=payload,
+                              headers=self.headers(**{"If-Match": tag}),
+                              name=f"POST /api/v1/triage/items/{{id}}/actions [{payload['action']}]",
+                              catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"HTTP {response.status_code}")
+
+    @task
+    def work_the_queue(self):
+        item = self._first("routed")
+        if item is not None:
+            self._act(item, {"action": "accept", "message": "Đã tiếp nhận, đang xử lý."})
+        item = self._first("in_progress")
+        if item is not None:
+            self._act(item, {"action": "resolve", "text": "Đơn vị đã kiểm tra và khắc phục tại hiện trường.",
+                             "evidence_reason": "Kiểm tra trực tiếp, không chụp ảnh."})
+
+
+class Manager(_Staff):
+    """A manager reading the processing-rate report: this month by agency, by field, the year by month."""
+
+    fixed_count = len(CONFIG["managers"])
+    wait_time = constant_throughput(CONFIG["manager_rate"])
+
+    def on_start(self):
+        self.account = next(_manager_accounts)
+        super().on_start()
+
+    @task
+    def read_report(self):
+        today = date.today()
+        group_by, start = random.choice([("agency", today - timedelta(days=30)), ("category", today - timedelta(days=30)),
+                                         ("month", today - timedelta(days=365))])
+        self.client.get(f"/api/v1/reports/processing-rate?from={start}&to={today}&group_by={group_by}",
+                        headers=self.headers(), name="GET /api/v1/reports/processing-rate")
