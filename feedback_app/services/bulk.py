@@ -6,12 +6,15 @@ it builds ORM objects; this only changes how they reach the database.
 """
 from __future__ import annotations
 
+import functools
+
+import sqlalchemy as sa
 from sqlalchemy.orm import object_mapper
 
 from feedback_app.extensions import db
 from feedback_app.models import Attachment, FeedbackItem, ItemContact, ItemEvent, OutboxMessage
 
-# Parents before children: the foreign keys are checked row by row.
+# Parents before children: SQLite checks the foreign keys row by row.
 INSERT_ORDER = (FeedbackItem, ItemContact, ItemEvent, Attachment, OutboxMessage)
 
 
@@ -26,7 +29,18 @@ def _row(obj) -> dict:
     parent = state.get("item")
     if parent is not None and row.get("item_id") is None:
         row["item_id"] = parent.id
+    # Python-side column defaults, filled here: SQLAlchemy applies none inside a CTE, and rows that share
+    # one key set share one statement.
+    for column, default in _python_defaults(mapper.local_table):
+        if column.key not in row:
+            row[column.key] = default.arg if default.is_scalar else default.arg(None)
     return row
+
+
+@functools.cache
+def _python_defaults(table) -> tuple:
+    return tuple((c, c.default) for c in table.columns
+                 if c.default is not None and (c.default.is_scalar or c.default.is_callable))
 
 
 def insert_pending() -> None:
@@ -50,16 +64,59 @@ def insert_pending() -> None:
 
 
 def _insert_rows(session, by_model: dict) -> None:
+    groups: list[tuple] = []  # (table, keys, rows)
     for model in INSERT_ORDER:
         objects = by_model.get(model)
         if not objects:
             continue
-        rows = [_row(obj) for obj in objects]
-        # One statement per distinct key set (rows of a table usually share one): executemany batches them.
-        groups: dict[tuple, list[dict]] = {}
-        for row in rows:
-            groups.setdefault(tuple(sorted(row)), []).append(row)
-        connection = session.connection()
-        for group in groups.values():
-            # The Table, not the entity: a plain Core executemany, without the ORM's bulk bookkeeping.
-            connection.execute(model.__table__.insert(), group)
+        # One INSERT per distinct key set (rows of a table usually share one).
+        by_keys: dict[tuple, list[dict]] = {}
+        for row in (_row(obj) for obj in objects):
+            by_keys.setdefault(tuple(sorted(row)), []).append(row)
+        groups.extend((model.__table__, keys, rows) for keys, rows in by_keys.items())
+    if not groups:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        for table, _keys, rows in groups:  # parents first; an executemany each
+            connection.execute(table.insert(), rows)
+        return
+    # PostgreSQL: one statement, one round trip. The parents' INSERTs ride as data-modifying CTEs of the
+    # last one; the foreign keys are checked at the end of the statement, when every row is there.
+    shape = tuple((table.name, keys, len(rows)) for table, keys, rows in groups)
+    built = _POSTGRESQL_STATEMENTS.get(shape)
+    if built is None:
+        built = _POSTGRESQL_STATEMENTS[shape] = _build_postgresql(connection.dialect, groups)
+    sql, processors = built
+    params = {}
+    for g, (_table, keys, rows) in enumerate(groups):
+        for r, row in enumerate(rows):
+            for key in keys:
+                value = row[key]
+                processor = processors[g][key]
+                params[f"g{g}r{r}_{key}"] = value if processor is None or value is None else processor(value)
+    connection.exec_driver_sql(sql, params)
+
+
+# SQL text and bind processors by shape (tables, key sets, row counts). A statement with DML in a CTE is
+# not in SQLAlchemy's compiled cache, and compiling it costs more than the rest of a submission: so it is
+# compiled once per shape here, and run with the driver's parameters.
+_POSTGRESQL_STATEMENTS: dict[tuple, tuple[str, list[dict]]] = {}
+
+
+def _build_postgresql(dialect, groups: list[tuple]) -> tuple[str, list[dict]]:
+    statements = [
+        table.insert().values([
+            {key: sa.bindparam(f"g{g}r{r}_{key}", type_=table.c[key].type) for key in keys}
+            for r in range(len(rows))
+        ])
+        for g, (table, keys, rows) in enumerate(groups)
+    ]
+    combined = statements[-1]
+    for index, statement in enumerate(statements[:-1]):
+        combined = combined.add_cte(statement.cte(f"intake_{index}"))
+    processors = [
+        {key: table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys}
+        for table, keys, _rows in groups
+    ]
+    return str(combined.compile(dialect=dialect)), processors
