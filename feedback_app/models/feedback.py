@@ -38,6 +38,12 @@ class FeedbackItem(db.Model):
         sa.Index("ix_items_agency_status_due", "agency_id", "status", "due_at"),
         sa.Index("ix_items_public_feed", "consent_public", "created_at"),
         sa.Index("ix_items_created_day", "created_day"),
+        # The coordinator's queue: the few items waiting for triage, oldest first.
+        sa.Index("ix_items_needs_triage", "created_at", postgresql_where=sa.text("status = 'needs_triage'"),
+                 sqlite_where=sa.text("status = 'needs_triage'")),
+        # Merged duplicates are rare: an index on the rest would only cost every insert.
+        sa.Index("ix_items_merged_into", "merged_into_id", postgresql_where=sa.text("merged_into_id IS NOT NULL"),
+                 sqlite_where=sa.text("merged_into_id IS NOT NULL")),
         # The agency queue: open items only, in deadline order, one walk of the index for the first page.
         sa.Index(
             "ix_items_open_queue", "agency_id", "due_at", "created_at",
@@ -54,7 +60,7 @@ class FeedbackItem(db.Model):
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
     tracking_code: Mapped[str] = mapped_column(sa.String(16), unique=True)
     citizen_token_hash: Mapped[str] = mapped_column(sa.String(64))
-    status: Mapped[str] = mapped_column(sa.String(20), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20))
     version: Mapped[int] = mapped_column(default=1)
 
     title: Mapped[str | None] = mapped_column(sa.String(200))
@@ -75,7 +81,7 @@ class FeedbackItem(db.Model):
     # Routing: what the citizen chose, what the model said, what the item is now.
     citizen_category_id: Mapped[int | None] = mapped_column(sa.ForeignKey("fields.id"))
     category_id: Mapped[int | None] = mapped_column(sa.ForeignKey("fields.id"), index=True)
-    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"))
     predicted_category: Mapped[str | None] = mapped_column(sa.String(64))
     prediction_probability: Mapped[float | None]
     model_version: Mapped[str | None] = mapped_column(sa.String(64))
@@ -101,7 +107,7 @@ class FeedbackItem(db.Model):
     ack_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ack_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # While waiting for the citizen the clock stops; leaving that state shifts every mark by the paused time.
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Report facts, kept by `transition` with the events that define them (see services/reports.py):
@@ -118,7 +124,7 @@ class FeedbackItem(db.Model):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     assigned_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
     # A duplicate closes into its original; its citizen follows the original.
-    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("feedback_items.id"), index=True)
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("feedback_items.id"))
     sent_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rejection_reason: Mapped[str | None] = mapped_column(sa.String(32))
     rating: Mapped[int | None]
@@ -159,7 +165,6 @@ class ItemEvent(db.Model):
 
     __tablename__ = "item_events"
     __table_args__ = (
-        sa.Index("ix_events_kind_created", "kind", "created_at"),
         sa.Index("ix_events_created", "created_at"),
     )
 

@@ -18,9 +18,20 @@ class LocalDateTime(ma.fields.DateTime):
         return value.astimezone(VIETNAM).isoformat(timespec="seconds")
 
 
+def _storable(text: str) -> bool:
+    """No NUL (PostgreSQL refuses it) and no unpaired surrogate (JSON can write one; UTF-8 cannot hold it)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _nul_fields(data, prefix: str = "") -> list[str]:
     if isinstance(data, str):
-        return [prefix or "_schema"] if "\x00" in data else []
+        return [] if _storable(data) else [prefix or "_schema"]
     if isinstance(data, Mapping):
         return [f for k, v in data.items() for f in _nul_fields(v, f"{prefix}.{k}" if prefix else str(k))]
     if isinstance(data, list):
@@ -29,7 +40,7 @@ def _nul_fields(data, prefix: str = "") -> list[str]:
 
 
 class StrictSchema(ma.Schema):
-    """Unknown fields are an error, never silently dropped; no string may carry a NUL (PostgreSQL refuses it)."""
+    """Unknown fields are an error, never silently dropped; no string may carry a NUL or an unpaired surrogate."""
 
     class Meta:
         unknown = ma.RAISE
@@ -39,7 +50,8 @@ class StrictSchema(ma.Schema):
     def _refuse_nul(self, data, **kwargs):
         bad = _nul_fields(data) if isinstance(data, Mapping) else []
         if bad:
-            raise ma.ValidationError({name.split(".")[0]: ["Must not contain NUL characters."] for name in bad})
+            raise ma.ValidationError({name.split(".")[0]: ["Must not contain NUL characters or unpaired surrogates."]
+                                      for name in bad})
         return data
 
 

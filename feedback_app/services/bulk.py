@@ -7,8 +7,11 @@ it builds ORM objects; this only changes how they reach the database.
 from __future__ import annotations
 
 import functools
+import json
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
 
-import sqlalchemy as sa
 from sqlalchemy.orm import object_mapper
 
 from feedback_app.extensions import db
@@ -81,42 +84,40 @@ def _insert_rows(session, by_model: dict) -> None:
         for table, _keys, rows in groups:  # parents first; an executemany each
             connection.execute(table.insert(), rows)
         return
-    # PostgreSQL: one statement, one round trip. The parents' INSERTs ride as data-modifying CTEs of the
-    # last one; the foreign keys are checked at the end of the statement, when every row is there.
-    shape = tuple((table.name, keys, len(rows)) for table, keys, rows in groups)
-    built = _POSTGRESQL_STATEMENTS.get(shape)
-    if built is None:
-        built = _POSTGRESQL_STATEMENTS[shape] = _build_postgresql(connection.dialect, groups)
-    sql, processors = built
-    params = {}
-    for g, (_table, keys, rows) in enumerate(groups):
-        for r, row in enumerate(rows):
-            for key in keys:
-                value = row[key]
-                processor = processors[g][key]
-                params[f"g{g}r{r}_{key}"] = value if processor is None or value is None else processor(value)
-    connection.exec_driver_sql(sql, params)
+    # PostgreSQL: one statement, one round trip, one parameter per table. The parents' INSERTs ride as
+    # data-modifying CTEs of the last one (the foreign keys are checked at the end of the statement, when
+    # every row is there), and each table's rows travel as one JSON array read by json_populate_recordset:
+    # short SQL that psycopg and PostgreSQL cache, whatever the number of rows.
+    shape = tuple((table.name, keys) for table, keys, _rows in groups)
+    sql = _POSTGRESQL_STATEMENTS.get(shape)
+    if sql is None:
+        sql = _POSTGRESQL_STATEMENTS[shape] = _build_postgresql(connection.dialect, groups)
+    connection.exec_driver_sql(sql, {f"g{g}": json.dumps(rows, default=_json_value, separators=(",", ":"))
+                                     for g, (_table, _keys, rows) in enumerate(groups)})
 
 
-# SQL text and bind processors by shape (tables, key sets, row counts). A statement with DML in a CTE is
-# not in SQLAlchemy's compiled cache, and compiling it costs more than the rest of a submission: so it is
-# compiled once per shape here, and run with the driver's parameters.
-_POSTGRESQL_STATEMENTS: dict[tuple, tuple[str, list[dict]]] = {}
+_POSTGRESQL_STATEMENTS: dict[tuple, str] = {}
 
 
-def _build_postgresql(dialect, groups: list[tuple]) -> tuple[str, list[dict]]:
-    statements = [
-        table.insert().values([
-            {key: sa.bindparam(f"g{g}r{r}_{key}", type_=table.c[key].type) for key in keys}
-            for r in range(len(rows))
-        ])
-        for g, (table, keys, rows) in enumerate(groups)
-    ]
-    combined = statements[-1]
-    for index, statement in enumerate(statements[:-1]):
-        combined = combined.add_cte(statement.cte(f"intake_{index}"))
-    processors = [
-        {key: table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys}
-        for table, keys, _rows in groups
-    ]
-    return str(combined.compile(dialect=dialect)), processors
+def _build_postgresql(dialect, groups: list[tuple]) -> str:
+    quote = dialect.identifier_preparer.quote
+    parts = []
+    for g, (table, keys, _rows) in enumerate(groups):
+        columns = ", ".join(quote(table.c[key].name) for key in keys)
+        parts.append(f"INSERT INTO {quote(table.name)} ({columns}) SELECT {columns} "
+                     f"FROM json_populate_recordset(NULL::{quote(table.name)}, %(g{g})s::json)")
+    *ctes, last = parts
+    if not ctes:
+        return last
+    return "WITH " + ", ".join(f"intake_{i} AS ({cte})" for i, cte in enumerate(ctes)) + " " + last
+
+
+def _json_value(value):
+    """The PostgreSQL text form of what json.dumps cannot write itself."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: every instant is stored in UTC")
+        return value.isoformat()
+    if isinstance(value, (date, uuid.UUID, Decimal)):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__} through the bulk insert")

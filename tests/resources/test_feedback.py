@@ -157,6 +157,9 @@ def test_more_than_five_files_is_refused(client):
         ({**ROAD_REPORT, "contact": {"email": "not-an-email"}}, "contact"),
         ({**ROAD_REPORT, "contact": {"phone": "call me maybe"}}, "contact"),
         ({**ROAD_REPORT, "channel": "pigeon"}, "channel"),
+        ({**ROAD_REPORT, "title": "nul \x00 inside"}, "title"),
+        ({**ROAD_REPORT, "description": "an unpaired surrogate \ud800 that UTF-8 cannot hold"}, "description"),
+        ({**ROAD_REPORT, "contact": {"name": "\udfff"}}, "contact"),
     ],
 )
 def test_invalid_fields_get_422_naming_the_field(client, app, payload, field):
@@ -182,6 +185,8 @@ def test_messages_follow_accept_language(client):
     [
         ({"data": "{not json", "content_type": "application/json"}, 400),
         ({"data": "[1, 2]", "content_type": "application/json"}, 422),
+        # JSON may write an unpaired surrogate, even in a key: refused, never a 500.
+        ({"data": '{"description": "\\ud800 đường hỏng rất nặng", "\\udc00": 1}', "content_type": "application/json"}, 422),
         ({"data": "hello", "content_type": "text/plain"}, 415),
         ({"data": "", "content_type": "application/xml"}, 415),
     ],
