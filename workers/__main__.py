@@ -27,7 +27,7 @@ def main() -> None:
 
         run_scheduler(app)
         return
-    from rq import Worker
+    from rq import SimpleWorker
 
     from feedback_app.extensions import db
     from workers.queues import queue, rq_connection
@@ -35,8 +35,7 @@ def main() -> None:
     with app.app_context():
         connection = rq_connection()
         queues = [queue(name, connection) for name in args.queues.split(",")]
-        # RQ forks a work horse per job: what every job needs is loaded once here, before the forks
-        # (the job code and the directory snapshot; ~100 ms of CPU per job otherwise).
+        # Jobs run in this process (SimpleWorker): what they need is loaded once, here.
         import feedback_app.services.notifications  # noqa: F401
         import feedback_app.services.report_exports  # noqa: F401
         import workers.jobs  # noqa: F401
@@ -44,12 +43,13 @@ def main() -> None:
 
         try:
             directory()
-        except Exception:  # a database not reachable yet: each job loads it then
+        except Exception:  # a database not reachable yet: the first job loads it then
             logging.getLogger("workers").warning("directory not preloaded; jobs will load it")
         db.session.remove()
-        db.engine.dispose()  # nothing pooled crosses into a forked work horse
-        Worker(queues, connection=connection).work(burst=args.burst, with_scheduler=True)
-
+    # Outside the app context: each job pushes its own (workers/jobs.py), with a fresh session.
+    # A job that outlives its timeout is stopped by SIGALRM; a worker that dies (OOM, SIGKILL) leaves
+    # its job to RQ's abandoned-job handling and the scheduler's reconciler.
+    SimpleWorker(queues, connection=connection).work(burst=args.burst, with_scheduler=True)
 
 if __name__ == "__main__":
     main()

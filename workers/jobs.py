@@ -2,11 +2,20 @@
 from __future__ import annotations
 
 import logging
+import os
 
 log = logging.getLogger(__name__)
 
 
+_ENGINE_PID: list[int] = []
+
+
 def _in_app(func, *args):
+    """Run a job's work in the worker's app context, with a session of its own that is removed afterwards.
+
+    Jobs run in the worker process itself (RQ's SimpleWorker: no fork per job, so a job costs milliseconds,
+    not the ~60 ms of CPU a forked work horse took); a caller that already has an app context (a test, a
+    CLI command) manages its own session."""
     from flask import has_app_context
 
     from feedback_app.extensions import db
@@ -16,8 +25,11 @@ def _in_app(func, *args):
     from workers.context import worker_app
 
     with worker_app().app_context():
-        # A forked work horse must not reuse the parent's pooled connections (SQLAlchemy's fork recipe).
-        db.engine.dispose(close=False)
+        # A process forked from the one that opened the pool must not reuse its connections
+        # (SQLAlchemy's fork recipe); in the process that opened them they are kept, pooled.
+        if _ENGINE_PID != [os.getpid()]:
+            db.engine.dispose(close=False)
+            _ENGINE_PID[:] = [os.getpid()]
         try:
             return func(*args)
         finally:
