@@ -27,6 +27,8 @@ class OutboxMessage(db.Model):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    # The RQ job that carries it (messages travel in batches): what the reconciler looks up.
+    job_id: Mapped[str | None] = mapped_column(sa.String(200))
 
 
 class IdempotencyRecord(db.Model):

@@ -69,7 +69,7 @@ def test_a_routed_item_reaches_its_agency_once_signed(app, client, water_agency_
         q.empty()
         assert relay_outbox() == 2  # item.received and item.routed
         assert relay_outbox() == 0
-        assert q.count == 2
+        assert q.count == 1  # one job carries the batch
         SimpleWorker([q], connection=q.connection).work(burst=True)
         assert len(received) == 1
         hook = received[0]
@@ -123,6 +123,37 @@ def test_a_failing_receiver_is_retried_with_the_same_delivery_id(app, client, wa
         assert calls[0] == calls[1]
         row = db.session.scalar(sa.select(Delivery))
         assert row.attempts == 2 and row.status == "sent"
+
+
+def test_a_failing_delivery_does_not_hold_up_the_rest_of_its_batch(app, client, water_agency_hook, monkeypatch):
+    import feedback_app.services.notifications as notifications
+    from workers.jobs import handle_outbox_batch
+
+    first, second = submit_water(client), submit_water(client)
+    posted = []
+
+    def refuse_the_first(row, url, secret, payload):
+        if payload["item"]["tracking_code"] == first["tracking_code"] and not any(
+                p == first["tracking_code"] for p, _ in posted):
+            posted.append((first["tracking_code"], "refused"))
+            raise OSError("connection refused")
+        posted.append((payload["item"]["tracking_code"], row.id))
+
+    monkeypatch.setattr(notifications, "_post", refuse_the_first)
+    with app.app_context():
+        ids = db.session.scalars(sa.select(OutboxMessage.id).order_by(OutboxMessage.id)).all()
+        assert len(ids) == 4
+        with pytest.raises(notifications.DeliveryFailed, match="1 of 4"):
+            handle_outbox_batch(ids)
+        # The other three are done, the second item's webhook among them.
+        assert [p for p in posted if p[1] != "refused"] == [(second["tracking_code"], posted[-1][1])]
+        unprocessed = db.session.scalars(sa.select(OutboxMessage.topic).where(OutboxMessage.processed_at.is_(None))).all()
+        assert unprocessed == ["item.routed"]
+        # RQ's retry runs the same batch: only the failed message is handled again, and nothing is sent twice.
+        assert handle_outbox_batch(ids) == {"messages": 4, "processed": 1, "sent": 1, "skipped": 0}
+        assert handle_outbox_batch(ids) == {"messages": 4, "processed": 0, "sent": 0, "skipped": 0}
+        assert sorted(code for code, _ in posted if _ != "refused") == sorted([first["tracking_code"], second["tracking_code"]])
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery).where(Delivery.status == "sent")) == 2
 
 
 def test_a_worker_dying_mid_post_is_retried_with_the_same_delivery_id(app, client, water_agency_hook, monkeypatch):

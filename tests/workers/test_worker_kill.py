@@ -100,7 +100,7 @@ def test_sigkill_mid_batch_loses_nothing_and_doubles_nothing(app, client):
                 q = queue(NOTIFICATIONS)
                 for row in unfinished:
                     try:
-                        job = Job.fetch(_job_id(row.job_key), connection=q.connection)
+                        job = Job.fetch(row.job_id or _job_id(row.job_key), connection=q.connection)
                         print("UNFINISHED", row.id, row.dispatched_at, job.get_status(), job.retries_left,
                               job.id in q.get_job_ids(), job.id in q.scheduled_job_registry.get_job_ids(),
                               job.id in q.started_job_registry.get_job_ids(), job.id in q.failed_job_registry.get_job_ids(),
