@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import g, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 
 from feedback_app.extensions import db
 from feedback_app.models import ApiClient
@@ -52,18 +53,44 @@ def revoke_api_client(*, name: str) -> ApiClient | None:
     if client and client.revoked_at is None:
         client.revoked_at = utcnow()
         db.session.flush()
+    forget_resolved_keys()
     return client
+
+
+# Resolved keys, per process, for a few seconds: an app backend sends its key with every submission, and a
+# database round trip per request for the same answer costs more than the rest of the lookup. A revocation
+# clears this process's cache at once and reaches the other processes within API_KEY_CACHE_SECONDS.
+# Unknown keys are never cached (a flood of random keys cannot grow it).
+_RESOLVED: dict[str, tuple[float, Client]] = {}
+_RESOLVED_MAX = 10_000
+_clock = time.monotonic
 
 
 def client_for_key(raw_key: str | None) -> Client | None:
     if not raw_key:
         return None
+    digest = hash_key(raw_key)
+    ttl = current_app.config.get("API_KEY_CACHE_SECONDS", 10) if has_app_context() else 0
+    cached = _RESOLVED.get(digest)
+    now = _clock()
+    if cached is not None and cached[0] > now:
+        return cached[1]
     row = db.session.scalar(
-        sa.select(ApiClient).where(ApiClient.key_hash == hash_key(raw_key), ApiClient.revoked_at.is_(None))
+        sa.select(ApiClient).where(ApiClient.key_hash == digest, ApiClient.revoked_at.is_(None))
     )
     if row is None:
+        _RESOLVED.pop(digest, None)
         return None
-    return Client(scope=f"client:{row.id}", trusted=True, client_id=row.id, name=row.name, scopes=tuple(row.scopes))
+    client = Client(scope=f"client:{row.id}", trusted=True, client_id=row.id, name=row.name, scopes=tuple(row.scopes))
+    if ttl > 0:
+        if len(_RESOLVED) >= _RESOLVED_MAX:
+            _RESOLVED.clear()
+        _RESOLVED[digest] = (now + ttl, client)
+    return client
+
+
+def forget_resolved_keys() -> None:
+    _RESOLVED.clear()
 
 
 def current_client() -> Client:

@@ -239,6 +239,41 @@ def test_trusted_backend_acts_for_its_own_items_without_the_token(client, api_ke
     assert client.post(url, json={"message": "Bổ sung"}, headers={"X-API-Key": api_key}).status_code == 403
 
 
+def test_a_revoked_key_stops_at_once_here_and_within_the_cache_time_elsewhere(client, app, api_key, monkeypatch):
+    import feedback_app.services.clients as clients
+    from feedback_app.models import ApiClient
+    from feedback_app.models.types import utcnow
+
+    body = submit(client, headers={"X-API-Key": api_key}).get_json()
+    url = f"/api/v1/feedback/{body['tracking_code']}/messages"
+    add = lambda: client.post(url, json={"message": "Bổ sung"}, headers={"X-API-Key": api_key}).status_code  # noqa: E731
+    assert add() == 201
+    # Revoked by another process (straight in the database): this process trusts its lookup a while longer...
+    with app.app_context():
+        db.session.execute(sa.update(ApiClient).values(revoked_at=utcnow()))
+        db.session.commit()
+    assert add() == 201
+    # ...and no longer than API_KEY_CACHE_SECONDS.
+    later = clients._clock() + app.config["API_KEY_CACHE_SECONDS"] + 1
+    monkeypatch.setattr(clients, "_clock", lambda: later)
+    assert add() == 403
+
+
+def test_a_key_revoked_in_this_process_is_refused_at_once(client, app):
+    from feedback_app.services.clients import create_api_client, revoke_api_client
+
+    with app.app_context():
+        _, raw = create_api_client(name="soon-revoked", scopes=["intake"])
+        db.session.commit()
+    body = submit(client, headers={"X-API-Key": raw}).get_json()
+    url = f"/api/v1/feedback/{body['tracking_code']}/messages"
+    assert client.post(url, json={"message": "Bổ sung"}, headers={"X-API-Key": raw}).status_code == 201
+    with app.app_context():
+        revoke_api_client(name="soon-revoked")
+        db.session.commit()
+    assert client.post(url, json={"message": "Bổ sung"}, headers={"X-API-Key": raw}).status_code == 403
+
+
 def test_public_feed_filters_and_caps_the_page(client):
     for i in range(3):
         submit(client, dict(ROAD_REPORT, description=f"{ROAD_REPORT['description']} lần {i}"))
