@@ -5,6 +5,7 @@ import logging
 
 from flask import Flask, has_request_context, jsonify
 from flask_limiter.errors import RateLimitExceeded
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -93,6 +94,17 @@ def register_error_handlers(app: Flask) -> None:
         if error.code == 405 and getattr(error, "valid_methods", None):
             headers["Allow"] = ", ".join(error.valid_methods)
         return error_response(error.code or 500, key, errors, headers)
+
+    @app.errorhandler(DBAPIError)
+    def handle_database_error(error: DBAPIError):
+        db.session.rollback()
+        if error.connection_invalidated or isinstance(error, OperationalError):
+            # The database connection was cut (a restart, a failover, a killed backend): nothing of this
+            # request was kept unless its commit went through, and the client may simply retry (with the
+            # same Idempotency-Key for a creation). The pool has dropped the dead connection already.
+            log.warning("database unavailable: %s", type(error.orig).__name__ if error.orig else type(error).__name__)
+            return error_response(503, "service_unavailable", headers={"Retry-After": "2"})
+        return handle_unexpected(error)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

@@ -5,7 +5,7 @@ import functools
 import json
 
 from flask import Response, current_app, request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from feedback_app.extensions import db
@@ -114,17 +114,28 @@ def transactional(view):
     def run_and_commit(*args, before_commit=None, **kwargs):
         # A unique-key clash on a random code (tracking code) is retried with fresh codes;
         # one that persists is a real conflict: 409, never a 500.
-        for _ in range(3):
+        # A connection cut before the commit (a database restart, a killed backend) is retried once on a
+        # fresh connection: nothing was written. A cut during the commit is not: it may have landed, and
+        # the client gets a 503 to retry with its Idempotency-Key.
+        reconnected = False
+        for _ in range(4):
+            committing = False
             try:
                 response = view(*args, **kwargs)
                 if not 200 <= response.status_code < 300:
                     return response
                 if before_commit is not None:
                     before_commit(response)
+                committing = True
                 db.session.commit()
                 return response
             except IntegrityError:
                 db.session.rollback()
+            except DBAPIError as exc:
+                if committing or reconnected or not exc.connection_invalidated:
+                    raise
+                db.session.rollback()
+                reconnected = True
         raise Conflict()
 
     @functools.wraps(view)

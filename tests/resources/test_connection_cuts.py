@@ -1,0 +1,88 @@
+"""A database connection cut under a request (a restart, a failover, pg_terminate_backend): a submission cut
+before its commit is retried on a fresh connection and stored once; any other request gets a JSON 503 to
+retry, never a 500. On PostgreSQL the cut is real: the request's own backend is terminated."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
+
+from feedback_app.extensions import db
+from feedback_app.models import FeedbackItem, OutboxMessage
+from tests.factories import ROAD_REPORT
+
+
+def _cut_this_connection(app) -> None:
+    """Cut the connection the request's session is using, the way the database or the network would."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        killer = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+        with killer.begin() as other:
+            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        killer.dispose()
+    else:  # SQLite has no server to lose: the driver's error, as SQLAlchemy reports a dead connection
+        error = OperationalError("INSERT ...", {}, Exception("server closed the connection unexpectedly"))
+        error.connection_invalidated = True
+        raise error
+
+
+def test_a_submission_cut_before_its_commit_is_retried_and_stored_once(client, app, monkeypatch):
+    import feedback_app.services.intake as intake
+
+    real, cuts = intake.insert_pending, []
+
+    def cut_once():
+        if not cuts:
+            cuts.append(1)
+            _cut_this_connection(app)
+        return real()
+
+    monkeypatch.setattr(intake, "insert_pending", cut_once)
+    response = client.post("/api/v1/feedback", json=ROAD_REPORT)
+    assert response.status_code == 201, response.get_json()
+    assert cuts == [1]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(FeedbackItem)) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 2
+    # The pool works on: the next request is served normally.
+    assert client.post("/api/v1/feedback", json=ROAD_REPORT).status_code == 201
+
+
+def test_a_read_cut_mid_way_is_a_json_503_with_retry_after(client, app, monkeypatch):
+    import feedback_app.services.public_view as public_view
+
+    code = client.post("/api/v1/feedback", json=ROAD_REPORT).get_json()["tracking_code"]
+    real = public_view.public_timeline
+
+    def cut(*args, **kwargs):
+        _cut_this_connection(app)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(public_view, "public_timeline", cut)
+    response = client.get(f"/api/v1/feedback/{code}")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert set(body) == {"code", "status", "message", "errors"} and body["code"] == 503
+    assert int(response.headers["Retry-After"]) > 0
+    monkeypatch.setattr(public_view, "public_timeline", real)
+    assert client.get(f"/api/v1/feedback/{code}").status_code == 200
+
+
+@pytest.mark.parametrize("times", [2])
+def test_a_submission_cut_twice_is_a_503_and_leaves_nothing(client, app, monkeypatch, times):
+    import feedback_app.services.intake as intake
+
+    real, cuts = intake.insert_pending, []
+
+    def cut_each_time():
+        if len(cuts) < times:
+            cuts.append(1)
+            _cut_this_connection(app)
+        return real()
+
+    monkeypatch.setattr(intake, "insert_pending", cut_each_time)
+    response = client.post("/api/v1/feedback", json=ROAD_REPORT)
+    assert response.status_code == 503 and response.get_json()["code"] == 503
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(FeedbackItem)) == 0
