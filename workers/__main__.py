@@ -49,7 +49,8 @@ def main() -> None:
     # Outside the app context: each job pushes its own (workers/jobs.py), with a fresh session.
     # A job that outlives its timeout is stopped by SIGALRM; a worker that dies (OOM, SIGKILL) leaves
     # its job to RQ's abandoned-job handling and the scheduler's reconciler.
-    SimpleWorker(queues, connection=connection).work(burst=args.burst, with_scheduler=True)
+    # RQ's scheduler (due retries) runs in `python -m workers scheduler`, not in the workers (RetryMover).
+    SimpleWorker(queues, connection=connection).work(burst=args.burst, with_scheduler=False)
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,4 @@
-"""Periodic work: the outbox relay every second, the clock watcher and the report rollups every minute, the
+"""Periodic work: the outbox relay and RQ's due retries every second, the clock watcher and the report rollups every minute, the
 reconciler every five minutes, and the retention of personal data once a day.
 
 Only one scheduler acts at a time: on PostgreSQL a session-level advisory lock, elsewhere a file lock under
@@ -52,12 +52,41 @@ def enqueue_rollup_refresh() -> None:
         log.warning("rollup refresh not enqueued: %s", type(exc).__name__)
 
 
-def run_scheduler(app, *, stop_after: float | None = None, tick: float = 1.0) -> None:
-    from feedback_app.extensions import db
-    from feedback_app.services.clock_watch import watch_clocks
-    from feedback_app.services.relay import relay_outbox, requeue_lost
-    from feedback_app.services.retention import erase_old_contacts
+class RetryMover:
+    """RQ's own scheduler duty, done here every tick: retries with back-off (and any job enqueued for later)
+    wait in each queue's scheduled registry until something moves them to the queue when due. RQ lets one
+    worker do it under a lock; a worker killed with the lock left retries stalled until a surviving worker
+    took over, up to ten minutes later (seen in bench/chaos.py). This process is already the one scheduler,
+    so workers run without RQ's scheduler and this moves due jobs within a second."""
 
+    def __init__(self):
+        self.scheduler = None
+
+    def tick(self) -> None:
+        from rq.scheduler import RQScheduler
+
+        from workers.queues import ALL_QUEUES, rq_connection
+
+        try:
+            if self.scheduler is None:
+                self.scheduler = RQScheduler(list(ALL_QUEUES), connection=rq_connection(), interval=1)
+            self.scheduler.acquire_locks()  # taken, or refreshed; a lock left by an RQ scheduler elsewhere expires
+            if self.scheduler.acquired_locks:
+                self.scheduler.enqueue_scheduled_jobs()
+        except Exception as exc:  # Redis down: retries wait; the next tick tries again
+            log.warning("RQ retries not moved: %s", type(exc).__name__)
+            self.scheduler = None
+
+    def release(self) -> None:
+        """On a clean stop: the next scheduler need not wait for the locks to expire."""
+        try:
+            if self.scheduler is not None:
+                self.scheduler.release_locks()
+        except Exception:  # Redis down: the locks expire on their own
+            pass
+
+
+def run_scheduler(app, *, stop_after: float | None = None, tick: float = 1.0) -> None:
     started = time.monotonic()
     with app.app_context():
         lock = SingleScheduler(app)
@@ -67,30 +96,44 @@ def run_scheduler(app, *, stop_after: float | None = None, tick: float = 1.0) ->
             if stop_after is not None and time.monotonic() - started > stop_after:
                 return
         log.info("scheduler active")
-        last_watch = last_reconcile = last_retention = last_rollups = 0.0
-        while stop_after is None or time.monotonic() - started < stop_after:
-            now = time.monotonic()
-            try:
+        retries = RetryMover()
+        try:
+            _loop(app, retries, started, stop_after, tick)
+        finally:
+            retries.release()
+
+
+def _loop(app, retries: RetryMover, started: float, stop_after: float | None, tick: float) -> None:
+    from feedback_app.extensions import db
+    from feedback_app.services.clock_watch import watch_clocks
+    from feedback_app.services.relay import relay_outbox, requeue_lost
+    from feedback_app.services.retention import erase_old_contacts
+
+    last_watch = last_reconcile = last_retention = last_rollups = 0.0
+    while stop_after is None or time.monotonic() - started < stop_after:
+        now = time.monotonic()
+        retries.tick()
+        try:
+            relay_outbox()
+            if now - last_watch >= 60:
+                fired = watch_clocks()
+                db.session.commit()
                 relay_outbox()
-                if now - last_watch >= 60:
-                    fired = watch_clocks()
-                    db.session.commit()
-                    relay_outbox()
-                    last_watch = now
-                    log.info("clock watcher: %s", fired)
-                if now - last_rollups >= 60:
-                    enqueue_rollup_refresh()
-                    last_rollups = now
-                if now - last_reconcile >= 300:
-                    requeue_lost()
-                    last_reconcile = now
-                if now - last_retention >= 86400:
-                    erase_old_contacts(months=int(app.config.get("RETENTION_MONTHS", 24)))
-                    db.session.commit()
-                    last_retention = now
-            except Exception:  # a bad pass is logged and retried on the next tick, never fatal
-                db.session.rollback()
-                log.exception("scheduler pass failed")
-            finally:
-                db.session.remove()
-            time.sleep(tick)
+                last_watch = now
+                log.info("clock watcher: %s", fired)
+            if now - last_rollups >= 60:
+                enqueue_rollup_refresh()
+                last_rollups = now
+            if now - last_reconcile >= 300:
+                requeue_lost()
+                last_reconcile = now
+            if now - last_retention >= 86400:
+                erase_old_contacts(months=int(app.config.get("RETENTION_MONTHS", 24)))
+                db.session.commit()
+                last_retention = now
+        except Exception:  # a bad pass is logged and retried on the next tick, never fatal
+            db.session.rollback()
+            log.exception("scheduler pass failed")
+        finally:
+            db.session.remove()
+        time.sleep(tick)
