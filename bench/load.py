@@ -751,8 +751,8 @@ def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[floa
         if cpu.get("gunicorn") and total_requests:
             print(f"  gunicorn: {1000 * cpu['gunicorn'] / total_requests:.1f} ms CPU per HTTP request")
         if cpu.get("rq workers") and jobs:
-            print(f"  RQ workers: {jobs} outbox jobs done ({jobs / wall:.1f}/s), {1000 * cpu['rq workers'] / jobs:.1f} ms CPU "
-                  f"per job (each in a forked work horse, with a new database connection)")
+            print(f"  RQ workers: {jobs} outbox messages done ({jobs / wall:.1f}/s), {1000 * cpu['rq workers'] / jobs:.1f} ms CPU "
+                  f"per message (in batches of up to 50 per RQ job, run in the worker process)")
         if cpu.get("postgresql") and total_requests:
             print(f"  PostgreSQL: {1000 * cpu['postgresql'] / (total_requests + jobs):.1f} ms CPU per request or job")
     return {"rate": sub_rate, "sustained": sustained, "p95": all_p95, "worst_p95": worst_p95, "error_rate": error_rate,
