@@ -46,6 +46,11 @@ class WorkingCalendar:
     days_off: frozenset[date] = field(default_factory=frozenset)  # decreed extra days off
     working_days: frozenset[date] = field(default_factory=frozenset)  # decreed make-up days (often Saturdays)
 
+    def __post_init__(self):
+        # Each day's periods, computed once per calendar (a calendar is immutable; a decree makes a new one):
+        # every submission asks for the same few days four times over.
+        object.__setattr__(self, "_periods", {})
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -62,15 +67,21 @@ class WorkingCalendar:
             return False
         return day.weekday() in self.weekdays
 
-    def periods(self, day: date) -> list[tuple[datetime, datetime]]:
+    def periods(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The day's office periods as UTC instants (none on a day off)."""
+        cached = self._periods.get(day)
+        if cached is None:
+            cached = self._periods[day] = self._compute_periods(day)
+        return cached
+
+    def _compute_periods(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         if not self.is_working_day(day):
-            return []
+            return ()
         zone = self.zone
-        return [
+        return tuple(
             (datetime.combine(day, s, zone).astimezone(timezone.utc), datetime.combine(day, e, zone).astimezone(timezone.utc))
             for s, e in self.office_hours
-        ]
+        )
 
     def _days_from(self, instant: datetime):
         day = instant.astimezone(self.zone).date()
