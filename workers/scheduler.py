@@ -59,13 +59,17 @@ class RetryMover:
     took over, up to ten minutes later (seen in bench/chaos.py). This process is already the one scheduler,
     so workers run without RQ's scheduler and this moves due jobs within a second."""
 
+    CLEANUP_SECONDS = 15
+
     def __init__(self):
         self.scheduler = None
+        self.last_cleanup = 0.0
 
     def tick(self) -> None:
+        from rq.registry import clean_registries
         from rq.scheduler import RQScheduler
 
-        from workers.queues import ALL_QUEUES, rq_connection
+        from workers.queues import ALL_QUEUES, queue, rq_connection
 
         try:
             if self.scheduler is None:
@@ -73,6 +77,12 @@ class RetryMover:
             self.scheduler.acquire_locks()  # taken, or refreshed; a lock left by an RQ scheduler elsewhere expires
             if self.scheduler.acquired_locks:
                 self.scheduler.enqueue_scheduled_jobs()
+                # Jobs abandoned by a killed worker (started, and their heartbeat expired) are retried now, not
+                # at a worker's ten-minute maintenance pass.
+                if time.monotonic() - self.last_cleanup >= self.CLEANUP_SECONDS:
+                    for name in self.scheduler.acquired_locks:
+                        clean_registries(queue(name, self.scheduler.connection))
+                    self.last_cleanup = time.monotonic()
         except Exception as exc:  # Redis down: retries wait; the next tick tries again
             log.warning("RQ retries not moved: %s", type(exc).__name__)
             self.scheduler = None

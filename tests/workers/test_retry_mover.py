@@ -60,3 +60,59 @@ def test_a_lock_left_by_a_dead_scheduler_does_not_stop_the_mover_for_long(app):
         assert NOTIFICATIONS in mover.scheduler.acquired_locks
         mover.release()
         assert q.connection.get(lock) is None
+
+
+def sleeps_the_first_time(key: str) -> str:
+    from rq import get_current_job
+
+    if get_current_job().connection.incr(key) == 1:
+        time.sleep(120)  # killed long before
+    return "done"
+
+
+def test_a_job_abandoned_by_a_killed_worker_is_retried_by_the_scheduler(app):
+    """A worker SIGKILLed mid-job leaves the job 'started' in RQ's registry; once its heartbeat has expired,
+    the scheduler's tick hands it back (RQ's own cleanup), instead of a worker's ten-minute maintenance."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from rq.job import Job
+    from rq.registry import StartedJobRegistry
+
+    from tests.conftest import PROJECT_ROOT, process_env
+
+    with app.app_context():
+        q = queue(NOTIFICATIONS)
+        q.empty()
+        key = "test:retry-mover:abandoned"
+        q.connection.delete(key)
+        job = q.enqueue(fails_the_first_time.__module__ + ".sleeps_the_first_time", key, retry=Retry(max=2),
+                        job_timeout=300)
+        worker = subprocess.Popen([sys.executable, "-m", "workers", "worker", "--queues", NOTIFICATIONS],
+                                  cwd=PROJECT_ROOT, env=process_env(app), start_new_session=True,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + WAIT_SECONDS
+            while job.get_status(refresh=True) != "started" and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert job.get_status(refresh=True) == "started"
+        finally:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+        started = StartedJobRegistry(queue=q)
+        entries = q.connection.zrange(started.key, 0, -1)
+        assert entries  # still 'started', held by nobody
+        # Time moves on past the dead worker's last heartbeat.
+        q.connection.zadd(started.key, {entry: 1 for entry in entries}, xx=True)
+        mover = RetryMover()
+        mover.tick()
+        assert Job.fetch(job.id, connection=q.connection).get_status() in ("queued", "scheduled")
+        deadline = time.monotonic() + WAIT_SECONDS
+        while q.count == 0 and time.monotonic() < deadline:
+            mover.tick()
+            time.sleep(0.2)
+        SimpleWorker([q], connection=q.connection).work(burst=True, with_scheduler=False)
+        assert job.get_status(refresh=True) == "finished" and job.return_value() == "done"
+        mover.release()

@@ -19,7 +19,7 @@ from feedback_app.services.relay import relay_outbox
 from tests.conftest import process_env, PROJECT_ROOT
 from workers.queues import NOTIFICATIONS, queue
 
-JOBS = 300  # RQ forks a work horse per job: enough for a kill mid-batch, not so many that CI waits minutes
+JOBS = 300  # six batch jobs of 50: enough for a kill mid-batch, not so many that CI waits minutes
 
 
 def test_sigkill_mid_batch_loses_nothing_and_doubles_nothing(app, client):
