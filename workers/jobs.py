@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 
 log = logging.getLogger(__name__)
 
@@ -61,51 +60,10 @@ def handle_outbox_message(outbox_id: int) -> str:
 
 
 def handle_outbox_batch(outbox_ids: list[int]) -> dict:
-    """Deliver a batch of outbox messages, each committed on its own. A delivery that fails does not stop the
-    others; the job then fails so that RQ retries it, and the retry skips what is already done."""
-    import sqlalchemy as sa
-
-    from feedback_app.extensions import db
-    from feedback_app.models import Agency, FeedbackItem, OutboxMessage
+    """Deliver a batch of outbox messages (each committed on its own); fails, for RQ to retry, if any did not go."""
     from feedback_app.services import notifications
 
-    def run(ids):
-        # One query loads the batch, one its items, one their agencies, into a session that keeps them across
-        # the per-message commits; a message already processed (a retry) is skipped.
-        session = db.session()
-        expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
-        try:
-            return deliver(ids)
-        finally:
-            session.expire_on_commit = expire_on_commit
-
-    def deliver(ids):
-        pending = db.session.scalars(sa.select(OutboxMessage).where(
-            OutboxMessage.id.in_(ids), OutboxMessage.processed_at.is_(None)).order_by(OutboxMessage.id)).all()
-        item_ids = {uuid.UUID(m.payload["item_id"]) for m in pending if (m.payload or {}).get("item_id")}
-        # Held here: the session's identity map keeps objects only while someone refers to them.
-        items = db.session.scalars(sa.select(FeedbackItem).where(FeedbackItem.id.in_(item_ids))).all() if item_ids else []
-        agency_ids = {item.agency_id for item in items if item.agency_id is not None}
-        agencies = db.session.scalars(sa.select(Agency).where(Agency.id.in_(agency_ids))).all() if agency_ids else []
-        totals = {"messages": len(ids), "processed": 0, "sent": 0, "skipped": 0}
-        failed = []
-        for message_id in [m.id for m in pending]:
-            try:
-                result = notifications.handle_message(message_id)
-                db.session.commit()
-            except notifications.DeliveryFailed:
-                db.session.rollback()
-                failed.append(message_id)
-                continue
-            totals["processed"] += 1
-            totals["sent"] += result["sent"]
-            totals["skipped"] += result["skipped"]
-        del items, agencies
-        if failed:
-            raise notifications.DeliveryFailed(f"{len(failed)} of {len(ids)} messages not delivered: {failed[:20]}")
-        return totals
-
-    return _in_app(run, list(outbox_ids))
+    return _in_app(notifications.handle_batch, list(outbox_ids))
 
 
 def refresh_report_rollups() -> dict:

@@ -155,3 +155,44 @@ def handle_message(outbox_id: int) -> dict:
         sent += 1
     message.processed_at = utcnow()
     return {"sent": sent, "skipped": skipped}
+
+
+def handle_batch(outbox_ids: list[int]) -> dict:
+    """Deliver a batch of outbox messages, each committed on its own. A delivery that fails does not stop the
+    others; DeliveryFailed is raised at the end so that the job is retried, and the retry skips what is done.
+
+    One query loads the batch, one its items, one their agencies, into a session that keeps them across the
+    per-message commits (the caller's session is left as it was)."""
+    session = db.session()
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        return _deliver_batch(outbox_ids)
+    finally:
+        session.expire_on_commit = expire_on_commit
+
+
+def _deliver_batch(outbox_ids: list[int]) -> dict:
+    pending = db.session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.id.in_(outbox_ids), OutboxMessage.processed_at.is_(None)).order_by(OutboxMessage.id)).all()
+    item_ids = {uuid.UUID(m.payload["item_id"]) for m in pending if (m.payload or {}).get("item_id")}
+    # Held here: the session's identity map keeps objects only while something refers to them.
+    items = db.session.scalars(sa.select(FeedbackItem).where(FeedbackItem.id.in_(item_ids))).all() if item_ids else []
+    agency_ids = {item.agency_id for item in items if item.agency_id is not None}
+    agencies = db.session.scalars(sa.select(Agency).where(Agency.id.in_(agency_ids))).all() if agency_ids else []
+    totals = {"messages": len(outbox_ids), "processed": 0, "sent": 0, "skipped": 0}
+    failed = []
+    for message_id in [m.id for m in pending]:
+        try:
+            result = handle_message(message_id)
+            db.session.commit()
+        except DeliveryFailed:
+            db.session.rollback()
+            failed.append(message_id)
+            continue
+        totals["processed"] += 1
+        totals["sent"] += result["sent"]
+        totals["skipped"] += result["skipped"]
+    del items, agencies
+    if failed:
+        raise DeliveryFailed(f"{len(failed)} of {len(outbox_ids)} messages not delivered: {failed[:20]}")
+    return totals

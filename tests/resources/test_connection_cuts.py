@@ -3,7 +3,6 @@ before its commit is retried on a fresh connection and stored once; any other re
 retry, never a 500. On PostgreSQL the cut is real: the request's own backend is terminated."""
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
@@ -27,26 +26,43 @@ def _cut_this_connection(app) -> None:
         raise error
 
 
-def test_a_submission_cut_before_its_commit_is_retried_and_stored_once(client, app, monkeypatch):
+def _cut_intake_inserts(app, monkeypatch, times: int) -> list:
+    """Cut the connection just before intake writes its rows, the first `times` times."""
     import feedback_app.services.intake as intake
 
     real, cuts = intake.insert_pending, []
 
-    def cut_once():
-        if not cuts:
+    def cut_then_insert():
+        if len(cuts) < times:
             cuts.append(1)
             _cut_this_connection(app)
         return real()
 
-    monkeypatch.setattr(intake, "insert_pending", cut_once)
+    monkeypatch.setattr(intake, "insert_pending", cut_then_insert)
+    return cuts
+
+
+def _count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_a_submission_cut_before_its_commit_is_retried_and_stored_once(client, app, monkeypatch):
+    cuts = _cut_intake_inserts(app, monkeypatch, times=1)
     response = client.post("/api/v1/feedback", json=ROAD_REPORT)
     assert response.status_code == 201, response.get_json()
     assert cuts == [1]
-    with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(FeedbackItem)) == 1
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 2
+    assert _count(app, FeedbackItem) == 1 and _count(app, OutboxMessage) == 2
     # The pool works on: the next request is served normally.
     assert client.post("/api/v1/feedback", json=ROAD_REPORT).status_code == 201
+
+
+def test_a_submission_cut_twice_is_a_503_and_leaves_nothing(client, app, monkeypatch):
+    cuts = _cut_intake_inserts(app, monkeypatch, times=2)
+    response = client.post("/api/v1/feedback", json=ROAD_REPORT)
+    assert response.status_code == 503 and response.get_json()["code"] == 503
+    assert cuts == [1, 1]
+    assert _count(app, FeedbackItem) == 0 and _count(app, OutboxMessage) == 0
 
 
 def test_a_read_cut_mid_way_is_a_json_503_with_retry_after(client, app, monkeypatch):
@@ -67,22 +83,3 @@ def test_a_read_cut_mid_way_is_a_json_503_with_retry_after(client, app, monkeypa
     assert int(response.headers["Retry-After"]) > 0
     monkeypatch.setattr(public_view, "public_timeline", real)
     assert client.get(f"/api/v1/feedback/{code}").status_code == 200
-
-
-@pytest.mark.parametrize("times", [2])
-def test_a_submission_cut_twice_is_a_503_and_leaves_nothing(client, app, monkeypatch, times):
-    import feedback_app.services.intake as intake
-
-    real, cuts = intake.insert_pending, []
-
-    def cut_each_time():
-        if len(cuts) < times:
-            cuts.append(1)
-            _cut_this_connection(app)
-        return real()
-
-    monkeypatch.setattr(intake, "insert_pending", cut_each_time)
-    response = client.post("/api/v1/feedback", json=ROAD_REPORT)
-    assert response.status_code == 503 and response.get_json()["code"] == 503
-    with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(FeedbackItem)) == 0
