@@ -9,6 +9,7 @@ from flask import Flask, send_from_directory
 
 from feedback_app.config import PROJECT_ROOT, load_settings
 from feedback_app.extensions import api, db, limiter, migrate
+from feedback_app.plumbing import FastJSONProvider, LazySessionInterface, ping_when_idle
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ def create_app(config: dict | None = None) -> Flask:
     settings = load_settings(config)
     Path(settings["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
+    app.json = FastJSONProvider(app)
+    app.session_interface = LazySessionInterface()
     app.config.update(settings)
     logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -53,6 +56,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["RATELIMIT_DEFAULT"] = app.config["RATELIMIT_DEFAULT"]
 
     db.init_app(app)
+    if app.config["DB_PING_IDLE_SECONDS"] is not None and not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
+        with app.app_context():
+            ping_when_idle(db.engine, app.config["DB_PING_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     limiter.init_app(app)
     api.init_app(app)

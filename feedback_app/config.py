@@ -15,6 +15,10 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _float_or_none(value: str) -> float | None:
+    return None if value.strip().lower() in {"", "none", "off"} else float(value)
+
+
 def _instance_path() -> Path:
     return Path(os.environ.get("INSTANCE_PATH", PROJECT_ROOT / "instance")).resolve()
 
@@ -85,6 +89,9 @@ def load_settings(overrides: dict | None = None) -> dict:
         # Swagger UI assets are served from our own static folder: no CDN.
         "OPENAPI_SWAGGER_UI_URL": os.environ.get("OPENAPI_SWAGGER_UI_URL", "/api/docs/assets/"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Where pool_pre_ping is off (PostgreSQL's default here), a pooled connection that sat idle longer
+        # than this is pinged before use ("off": never).
+        "DB_PING_IDLE_SECONDS": _float_or_none(os.environ.get("DB_PING_IDLE_SECONDS", "2")),
         "JSON_SORT_KEYS": False,
         # The dashboard's signed session cookie: no script reads it, no other site sends it,
         # HTTPS only in production unless SESSION_COOKIE_SECURE=0 says otherwise; it lives as long as the token.
@@ -97,7 +104,8 @@ def load_settings(overrides: dict | None = None) -> dict:
     settings.update(overrides)
     if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            "pool_pre_ping": True,
+            # Pinged only after sitting idle (plumbing.ping_when_idle), not on every checkout.
+            "pool_pre_ping": False,
             "pool_size": int(os.environ.get("DB_POOL_SIZE", 10)),
             "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", 10)),
             "pool_recycle": 1800,

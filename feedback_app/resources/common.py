@@ -10,6 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from feedback_app.extensions import db
 from feedback_app.services import idempotency
+from feedback_app.services.bulk import SELF_COMMITTING, SOLE_TRANSACTION
 from feedback_app.services.clients import current_client
 from feedback_app.services.errors import Conflict, DomainError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from feedback_app.services.intake import Upload
@@ -120,6 +121,7 @@ def transactional(view):
         reconnected = False
         for _ in range(4):
             committing = False
+            db.session.info[SELF_COMMITTING] = False
             try:
                 response = view(*args, **kwargs)
                 if not 200 <= response.status_code < 300:
@@ -132,6 +134,8 @@ def transactional(view):
             except IntegrityError:
                 db.session.rollback()
             except DBAPIError as exc:
+                # A cut during a statement that commits itself (bulk.insert_pending) is a cut during a commit.
+                committing = committing or db.session.info.get(SELF_COMMITTING)
                 if committing or reconnected or not exc.connection_invalidated:
                     raise
                 db.session.rollback()
@@ -142,7 +146,12 @@ def transactional(view):
     def wrapper(*args, **kwargs):
         key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
         if key is None:
-            return run_and_commit(*args, **kwargs)
+            # Nothing to write beside the view's own work: its one statement may commit itself.
+            db.session.info[SOLE_TRANSACTION] = True
+            try:
+                return run_and_commit(*args, **kwargs)
+            finally:
+                db.session.info.pop(SOLE_TRANSACTION, None)
         if not (1 <= len(key) <= 200) or not key.isprintable():
             raise DomainError("idempotency_key_invalid", errors={"Idempotency-Key": ["1 to 200 printable characters"]})
         body, files = read_payload()

@@ -7,11 +7,11 @@ it builds ORM objects; this only changes how they reach the database.
 from __future__ import annotations
 
 import functools
-import json
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
+import orjson
 from sqlalchemy.orm import object_mapper
 
 from feedback_app.extensions import db
@@ -46,8 +46,22 @@ def _python_defaults(table) -> tuple:
                  if c.default is not None and (c.default.is_scalar or c.default.is_callable))
 
 
-def insert_pending() -> None:
-    """Bulk-insert every pending new object of the session, then detach them (they stay usable as values)."""
+# Set by the view's transaction wrapper (`resources.common.transactional`) when nothing outside the view
+# needs to share its transaction (no Idempotency-Key record to write with the answer).
+SOLE_TRANSACTION = "bulk.sole_transaction"
+# Set while a statement that commits itself runs: a connection cut then may have committed, so the
+# wrapper must not run the view again.
+SELF_COMMITTING = "bulk.self_committing"
+
+
+def insert_pending(*, last_write: bool = False) -> None:
+    """Bulk-insert every pending new object of the session, then detach them (they stay usable as values).
+
+    `last_write=True` is the caller's promise that nothing more is written in this transaction. If nothing
+    was written before either, and the wrapper allows it, the one PostgreSQL statement commits itself
+    (autocommit): one round trip instead of BEGIN, INSERT and COMMIT, and still all or nothing, since a
+    statement is atomic. The session's later commit then has nothing to do.
+    """
     session = db.session
     if any(isinstance(obj, INSERT_ORDER) for obj in session.dirty):
         raise RuntimeError("insert_pending is for brand-new rows; an intake row was already flushed")
@@ -63,10 +77,10 @@ def insert_pending() -> None:
             session.expunge(obj)
     assert not session.new, "rows left pending after the bulk insert"
     with session.no_autoflush:
-        _insert_rows(session, by_model)
+        _insert_rows(session, by_model, last_write=last_write)
 
 
-def _insert_rows(session, by_model: dict) -> None:
+def _insert_rows(session, by_model: dict, *, last_write: bool = False) -> None:
     groups: list[tuple] = []  # (table, keys, rows)
     for model in INSERT_ORDER:
         objects = by_model.get(model)
@@ -92,8 +106,22 @@ def _insert_rows(session, by_model: dict) -> None:
     sql = _POSTGRESQL_STATEMENTS.get(shape)
     if sql is None:
         sql = _POSTGRESQL_STATEMENTS[shape] = _build_postgresql(connection.dialect, groups)
-    connection.exec_driver_sql(sql, {f"g{g}": json.dumps(rows, default=_json_value, separators=(",", ":"))
-                                     for g, (_table, _keys, rows) in enumerate(groups)})
+    params = {f"g{g}": orjson.dumps(rows, default=_json_value, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+              for g, (_table, _keys, rows) in enumerate(groups)}
+    from psycopg.pq import TransactionStatus
+
+    dbapi = connection.connection.dbapi_connection
+    idle = dbapi.info.transaction_status == TransactionStatus.IDLE  # nothing sent since the last commit
+    if not (last_write and session.info.get(SOLE_TRANSACTION) and idle):
+        connection.exec_driver_sql(sql, params)
+        return
+    session.info[SELF_COMMITTING] = True
+    dbapi.autocommit = True
+    try:
+        connection.exec_driver_sql(sql, params)
+    finally:
+        if not dbapi.closed:
+            dbapi.autocommit = False
 
 
 _POSTGRESQL_STATEMENTS: dict[tuple, str] = {}
@@ -113,7 +141,7 @@ def _build_postgresql(dialect, groups: list[tuple]) -> str:
 
 
 def _json_value(value):
-    """The PostgreSQL text form of what json.dumps cannot write itself."""
+    """The PostgreSQL text form of what orjson does not write itself (datetimes come here to be checked)."""
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("naive datetime refused: every instant is stored in UTC")

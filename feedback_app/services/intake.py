@@ -34,14 +34,18 @@ def new_tracking_code() -> str:
     return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
 
 
-def submit_feedback(*, data: dict, uploads: list[Upload], client: Client, storage: LocalStorage) -> tuple[FeedbackItem, str]:
-    """Returns the item and the citizen's secret token (shown once; only its hash is kept)."""
+def submit_feedback(*, data: dict, uploads: list[Upload], client: Client, storage: LocalStorage,
+                    last_write: bool = False) -> tuple[FeedbackItem, str]:
+    """Returns the item and the citizen's secret token (shown once; only its hash is kept).
+
+    `last_write=True`: the caller writes nothing more in this transaction (see `bulk.insert_pending`)."""
     # No autoflush: a cache refreshing mid-way must not push a half-built item to the database.
     with db.session.no_autoflush:
-        return _submit(data=data, uploads=uploads, client=client, storage=storage)
+        return _submit(data=data, uploads=uploads, client=client, storage=storage, last_write=last_write)
 
 
-def _submit(*, data: dict, uploads: list[Upload], client: Client, storage: LocalStorage) -> tuple[FeedbackItem, str]:
+def _submit(*, data: dict, uploads: list[Upload], client: Client, storage: LocalStorage,
+            last_write: bool) -> tuple[FeedbackItem, str]:
     snapshot = directory()
     citizen_category = get_field(data["category"]) if data.get("category") else None
     area, area_source = None, None
@@ -90,5 +94,5 @@ def _submit(*, data: dict, uploads: list[Upload], client: Client, storage: Local
     route_item(item, area=area)
     add_outbox_message(topic="item.received", job_key=f"item.received:{item.id}", payload={"item_id": str(item.id)})
     # Everything here is new: one bulk INSERT per table, the item already in its routed state.
-    insert_pending()
+    insert_pending(last_write=last_write)
     return item, token

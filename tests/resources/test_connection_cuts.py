@@ -32,11 +32,11 @@ def _cut_intake_inserts(app, monkeypatch, times: int) -> list:
 
     real, cuts = intake.insert_pending, []
 
-    def cut_then_insert():
+    def cut_then_insert(**kwargs):
         if len(cuts) < times:
             cuts.append(1)
             _cut_this_connection(app)
-        return real()
+        return real(**kwargs)
 
     monkeypatch.setattr(intake, "insert_pending", cut_then_insert)
     return cuts
@@ -83,3 +83,63 @@ def test_a_read_cut_mid_way_is_a_json_503_with_retry_after(client, app, monkeypa
     assert int(response.headers["Retry-After"]) > 0
     monkeypatch.setattr(public_view, "public_timeline", real)
     assert client.get(f"/api/v1/feedback/{code}").status_code == 200
+
+
+def test_a_cut_during_a_self_committing_insert_is_a_503_and_not_run_again(client, app):
+    """With no Idempotency-Key, intake's one statement commits itself on PostgreSQL (bulk.insert_pending):
+    a cut during it may have landed, like a cut during a COMMIT, so the view is not run a second time."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        import pytest
+
+        pytest.skip("the self-committing statement is PostgreSQL's")
+    seen = []
+
+    def cut_self_committing(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("WITH", "INSERT")) and conn.connection.dbapi_connection.autocommit:
+            seen.append(statement)
+            pid = conn.connection.dbapi_connection.info.backend_pid
+            killer = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+            with killer.begin() as other:
+                other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            killer.dispose()
+
+    # The first request of a process reads the directory and calendar into their caches inside its
+    # transaction, so it is not the statement's only business; the ones after it are.
+    assert client.post("/api/v1/feedback", json=ROAD_REPORT).status_code == 201
+    sa.event.listen(engine, "before_cursor_execute", cut_self_committing)
+    try:
+        response = client.post("/api/v1/feedback", json=ROAD_REPORT)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", cut_self_committing)
+    assert len(seen) == 1, "the keyless submission did not take the self-committing path, or ran twice"
+    assert response.status_code == 503 and response.get_json()["code"] == 503
+    assert _count(app, FeedbackItem) == 1  # the cut came before the statement reached the server
+    assert client.post("/api/v1/feedback", json=ROAD_REPORT).status_code == 201
+
+
+def test_self_committing_only_without_an_idempotency_key(client, app):
+    """The statement commits itself only when it is the transaction's one write: with an Idempotency-Key the
+    key's record shares the transaction, and the insert runs inside it."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        import pytest
+
+        pytest.skip("the self-committing statement is PostgreSQL's")
+    modes = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "json_populate_recordset" in statement:
+            modes.append(conn.connection.dbapi_connection.autocommit)
+
+    assert client.post("/api/v1/feedback", json=ROAD_REPORT).status_code == 201  # fills the caches
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.post("/api/v1/feedback", json=ROAD_REPORT).status_code == 201
+        assert client.post("/api/v1/feedback", json=ROAD_REPORT, headers={"Idempotency-Key": "k-1"}).status_code == 201
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert modes == [True, False]
+    assert _count(app, FeedbackItem) == 3 and _count(app, OutboxMessage) == 6

@@ -17,6 +17,16 @@ def submit(client, payload=None, **kwargs):
     return client.post("/api/v1/feedback", json=payload or ROAD_REPORT, **kwargs)
 
 
+def test_links_keep_a_path_prefix(client):
+    """Behind a path prefix (SCRIPT_NAME), the links keep it."""
+    mounted = client.post("/api/v1/feedback", json=ROAD_REPORT, base_url="http://localhost/phananh")
+    assert mounted.status_code == 201
+    body = mounted.get_json()
+    assert body["links"] == {"self": f"/phananh/api/v1/feedback/{body['tracking_code']}",
+                             "messages": f"/phananh/api/v1/feedback/{body['tracking_code']}/messages"}
+    assert mounted.headers["Location"] == body["links"]["self"]
+
+
 def test_submission_is_committed_with_its_event_routing_and_outbox(client, app):
     response = submit(client)
     assert response.status_code == 201, response.get_json()
@@ -28,6 +38,13 @@ def test_submission_is_committed_with_its_event_routing_and_outbox(client, app):
     assert body["due_at"].endswith("+07:00")  # the deadline, shown to the citizen in Vietnam's time
     assert body["links"]["self"].endswith(body["tracking_code"])
     assert response.headers["Location"] == body["links"]["self"]
+    with app.test_request_context("/", environ_overrides={"SCRIPT_NAME": ""}):
+        from flask import url_for
+
+        assert body["links"] == {
+            "self": url_for("feedback.FeedbackByCode", tracking_code=body["tracking_code"]),
+            "messages": url_for("feedback.FeedbackMessages", tracking_code=body["tracking_code"]),
+        }
     with app.app_context():
         item = db.session.get(FeedbackItem, __import__("uuid").UUID(body["id"]))
         assert item.area.code == "09187"  # Suối Hoa, found in the address
