@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -54,6 +56,29 @@ SOLE_TRANSACTION = "bulk.sole_transaction"
 SELF_COMMITTING = "bulk.self_committing"
 
 
+_collected: ContextVar[list | None] = ContextVar("bulk_collected", default=None)
+
+
+def add(obj) -> None:
+    """`db.session.add`, except while intake builds a new item (`collecting`): then the row is kept aside for
+    `insert_pending`, and never enters the session (no unit-of-work bookkeeping for rows that are only
+    inserted)."""
+    rows = _collected.get()
+    if rows is None:
+        db.session.add(obj)
+    else:
+        rows.append(obj)
+
+
+@contextmanager
+def collecting():
+    token = _collected.set([])
+    try:
+        yield
+    finally:
+        _collected.reset(token)
+
+
 def insert_pending(*, last_write: bool = False) -> None:
     """Bulk-insert every pending new object of the session, then detach them (they stay usable as values).
 
@@ -63,21 +88,34 @@ def insert_pending(*, last_write: bool = False) -> None:
     statement is atomic. The session's later commit then has nothing to do.
     """
     session = db.session
+    collected = _collected.get()
+    if collected is not None:  # rows kept aside by `add`: they never were in the session
+        pending = list(collected)
+        collected.clear()
+        if any(obj in session for obj in pending):
+            raise RuntimeError("a collected row was also added to the session")
+        _insert_rows(session, _by_model(pending), last_write=last_write)
+        return
     if any(isinstance(obj, INSERT_ORDER) for obj in session.dirty):
         raise RuntimeError("insert_pending is for brand-new rows; an intake row was already flushed")
     pending = list(session.new)
-    by_model: dict[type, list] = {}
-    for obj in pending:
-        by_model.setdefault(type(obj), []).append(obj)
-    unknown = set(by_model) - set(INSERT_ORDER)
-    if unknown:
-        raise RuntimeError(f"insert_pending only knows intake rows, not {sorted(m.__name__ for m in unknown)}")
+    by_model = _by_model(pending)
     for obj in pending:
         if obj in session:  # expunging the item takes its children (cascade) with it
             session.expunge(obj)
     assert not session.new, "rows left pending after the bulk insert"
     with session.no_autoflush:
         _insert_rows(session, by_model, last_write=last_write)
+
+
+def _by_model(pending: list) -> dict[type, list]:
+    by_model: dict[type, list] = {}
+    for obj in pending:
+        by_model.setdefault(type(obj), []).append(obj)
+    unknown = set(by_model) - set(INSERT_ORDER)
+    if unknown:
+        raise RuntimeError(f"insert_pending only knows intake rows, not {sorted(m.__name__ for m in unknown)}")
+    return by_model
 
 
 def _insert_rows(session, by_model: dict, *, last_write: bool = False) -> None:

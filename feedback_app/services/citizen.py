@@ -9,6 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from feedback_app.extensions import db
+from feedback_app.services import bulk
 from feedback_app.models import Attachment, FeedbackItem
 from feedback_app.models.feedback import OPEN_STATUSES
 from feedback_app.models.types import utcnow
@@ -56,7 +57,7 @@ def store_attachments(item: FeedbackItem, uploads, storage: LocalStorage, *, upl
         blob = storage.put(upload.data, upload.content_type)
         row = Attachment(id=uuid.uuid4(), item=item, event_id=event.id if event is not None else None, sha256=blob.sha256,
                          storage_key=blob.key, content_type=blob.content_type, size=blob.size, uploaded_by=uploaded_by)
-        db.session.add(row)
+        bulk.add(row)
         rows.append(row)
     return rows
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from feedback_app.extensions import db
 from feedback_app.models import FeedbackItem, ItemContact
 from feedback_app.models.types import local_day, utcnow
-from feedback_app.services.bulk import insert_pending
+from feedback_app.services import bulk
 from feedback_app.services.citizen import citizen_actor, hash_token, store_attachments
 from feedback_app.services.clients import Client
 from feedback_app.services.directory import directory, get_area, get_field
@@ -40,7 +40,7 @@ def submit_feedback(*, data: dict, uploads: list[Upload], client: Client, storag
 
     `last_write=True`: the caller writes nothing more in this transaction (see `bulk.insert_pending`)."""
     # No autoflush: a cache refreshing mid-way must not push a half-built item to the database.
-    with db.session.no_autoflush:
+    with db.session.no_autoflush, bulk.collecting():
         return _submit(data=data, uploads=uploads, client=client, storage=storage, last_write=last_write)
 
 
@@ -83,16 +83,16 @@ def _submit(*, data: dict, uploads: list[Upload], client: Client, storage: Local
         created_day=local_day(now),
         updated_at=now,
     )
-    db.session.add(item)
+    bulk.add(item)
     contact = data.get("contact") or {}
     # An anonymous citizen's contact is not kept at all: what is not stored cannot leak.
     if not item.anonymous and any(contact.get(k) for k in ("name", "phone", "email")):
-        db.session.add(ItemContact(item=item, name=contact.get("name"), phone=contact.get("phone"), email=contact.get("email")))
+        bulk.add(ItemContact(item=item, name=contact.get("name"), phone=contact.get("phone"), email=contact.get("email")))
     record_event(item, "received", actor=citizen_actor(client), to_status="received", now=now,
                  data={"channel": item.channel, "attachments": len(uploads), "area": area.code if area else None})
     store_attachments(item, uploads, storage, uploaded_by="citizen")
     route_item(item, area=area)
     add_outbox_message(topic="item.received", job_key=f"item.received:{item.id}", payload={"item_id": str(item.id)})
     # Everything here is new: one bulk INSERT per table, the item already in its routed state.
-    insert_pending(last_write=last_write)
+    bulk.insert_pending(last_write=last_write)
     return item, token

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from feedback_app.extensions import db
+from feedback_app.services import bulk
 from feedback_app.models import FeedbackItem, ItemEvent
 from feedback_app.models.types import utcnow
 from feedback_app.services.errors import IllegalTransition
@@ -68,7 +69,7 @@ def record_event(
         to_status=to_status,
         created_at=now or utcnow(),
     )
-    db.session.add(event)
+    bulk.add(event)
     return event
 
 

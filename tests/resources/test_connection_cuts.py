@@ -28,9 +28,9 @@ def _cut_this_connection(app) -> None:
 
 def _cut_intake_inserts(app, monkeypatch, times: int) -> list:
     """Cut the connection just before intake writes its rows, the first `times` times."""
-    import feedback_app.services.intake as intake
+    import feedback_app.services.bulk as bulk
 
-    real, cuts = intake.insert_pending, []
+    real, cuts = bulk.insert_pending, []
 
     def cut_then_insert(**kwargs):
         if len(cuts) < times:
@@ -38,7 +38,7 @@ def _cut_intake_inserts(app, monkeypatch, times: int) -> list:
             _cut_this_connection(app)
         return real(**kwargs)
 
-    monkeypatch.setattr(intake, "insert_pending", cut_then_insert)
+    monkeypatch.setattr(bulk, "insert_pending", cut_then_insert)
     return cuts
 
 
