@@ -129,7 +129,10 @@ def transactional(view):
                 if before_commit is not None:
                     before_commit(response)
                 committing = True
-                db.session.commit()
+                session = db.session
+                # Already committed by its own statement, and nothing since: the teardown releases the connection.
+                if not (session.info.get(SELF_COMMITTING) and not (session.new or session.dirty or session.deleted)):
+                    session.commit()
                 return response
             except IntegrityError:
                 db.session.rollback()

@@ -70,6 +70,19 @@ def add(obj) -> None:
         rows.append(obj)
 
 
+def is_collecting() -> bool:
+    return _collected.get() is not None
+
+
+def new_row(model, **values):
+    """A new, transient instance of `model` with `values`, as `model(**values)` would make it but without an
+    attribute event per value: for rows built only to be inserted by `insert_pending` (an item's twenty-odd
+    columns cost more through the instrumented constructor than the rest of its handling)."""
+    obj = model.__mapper__.class_manager.new_instance()
+    obj.__dict__.update(values)
+    return obj
+
+
 @contextmanager
 def collecting():
     token = _collected.set([])

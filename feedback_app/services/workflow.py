@@ -57,8 +57,7 @@ def record_event(
     to_status: str | None = None,
     now: datetime | None = None,
 ) -> ItemEvent:
-    event = ItemEvent(
-        item=item,
+    values = dict(
         kind=kind,
         actor_kind=actor.kind,
         actor_id=actor.id,
@@ -69,6 +68,10 @@ def record_event(
         to_status=to_status,
         created_at=now or utcnow(),
     )
+    if bulk.is_collecting():  # a new item's row, only ever inserted: no relationship bookkeeping
+        event = bulk.new_row(ItemEvent, item_id=item.id, **values)
+    else:
+        event = ItemEvent(item=item, **values)
     bulk.add(event)
     return event
 
