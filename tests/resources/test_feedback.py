@@ -350,3 +350,21 @@ def test_a_tracking_code_clash_is_retried_with_a_new_code(client, app, monkeypat
     assert second.status_code == 201 and second.get_json()["tracking_code"] == "ZZZZ2345"
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(FeedbackItem)) == 2
+
+
+def test_the_hand_dump_of_a_created_answer_equals_the_schema(app):
+    import uuid
+    from datetime import datetime, timezone
+
+    from feedback_app.resources.feedback.schemas import FeedbackCreatedSchema, dump_created
+
+    ref = {"code": "roads", "name_vi": "Giao thông, đường sá", "name_en": "Roads"}
+    for due_at, category, agency in ((datetime(2026, 11, 27, 9, 30, 12, 345678, tzinfo=timezone.utc), ref, ref),
+                                     (None, None, None)):
+        answer = {
+            "id": uuid.uuid4(), "tracking_code": "ABCD2345", "citizen_token": "secret", "status": "routed",
+            "category": category, "agency": agency, "due_at": due_at,
+            "created_at": datetime(2026, 11, 22, 16, 59, 59, 999999, tzinfo=timezone.utc),
+            "links": {"self": "/api/v1/feedback/ABCD2345", "messages": "/api/v1/feedback/ABCD2345/messages"},
+        }
+        assert dump_created(answer) == FeedbackCreatedSchema().dump(answer)

@@ -6,7 +6,7 @@ import re
 import marshmallow as ma
 
 from feedback_app.models.feedback import CHANNELS, STATUSES
-from feedback_app.resources.fields import LocalDateTime, QueryText, StrictSchema
+from feedback_app.resources.fields import VIETNAM, LocalDateTime, QueryText, StrictSchema
 
 PHONE = re.compile(r"^\+?[0-9 .\-()]{6,20}$")
 
@@ -66,6 +66,27 @@ class FeedbackCreatedSchema(ma.Schema):
     due_at = LocalDateTime(allow_none=True)
     created_at = LocalDateTime()
     links = ma.fields.Nested(FeedbackLinksSchema)
+
+
+def dump_created(answer: dict) -> dict:
+    """What `FeedbackCreatedSchema().dump(answer)` gives, written by hand: the one answer every submission
+    gets, where the schema's dump cost a tenth of the request. A test holds the two equal."""
+    due_at = answer["due_at"]
+    return {
+        "id": str(answer["id"]),
+        "tracking_code": answer["tracking_code"],
+        "citizen_token": answer["citizen_token"],
+        "status": answer["status"],
+        "category": _ref(answer["category"]),
+        "agency": _ref(answer["agency"]),
+        "due_at": due_at.astimezone(VIETNAM).isoformat(timespec="seconds") if due_at is not None else None,
+        "created_at": answer["created_at"].astimezone(VIETNAM).isoformat(timespec="seconds"),
+        "links": {"self": answer["links"]["self"], "messages": answer["links"]["messages"]},
+    }
+
+
+def _ref(ref: dict | None) -> dict | None:
+    return None if ref is None else {"code": ref["code"], "name_vi": ref["name_vi"], "name_en": ref["name_en"]}
 
 
 class TimelineEntrySchema(ma.Schema):
