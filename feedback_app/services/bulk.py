@@ -144,29 +144,42 @@ def _insert_rows(session, by_model: dict, *, last_write: bool = False) -> None:
         groups.extend((model.__table__, keys, rows) for keys, rows in by_keys.items())
     if not groups:
         return
+    sole = last_write and session.info.get(SOLE_TRANSACTION)
+    if sole and not session().in_transaction() and db.engine.dialect.name == "postgresql":
+        # Nothing has used the session in this request: the statement takes a pooled connection of its own,
+        # commits itself there, and the session never opens a transaction.
+        with db.engine.connect() as connection:
+            _postgresql_insert(session, connection, groups, self_commit=True)
+        return
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         for table, _keys, rows in groups:  # parents first; an executemany each
             connection.execute(table.insert(), rows)
         return
-    # PostgreSQL: one statement, one round trip, one parameter per table. The parents' INSERTs ride as
-    # data-modifying CTEs of the last one (the foreign keys are checked at the end of the statement, when
-    # every row is there), and each table's rows travel as one JSON array read by json_populate_recordset:
-    # short SQL that psycopg and PostgreSQL cache, whatever the number of rows.
+    from psycopg.pq import TransactionStatus
+
+    # The session's connection: the statement may commit itself only if nothing was sent since the last commit.
+    idle = connection.connection.dbapi_connection.info.transaction_status == TransactionStatus.IDLE
+    _postgresql_insert(session, connection, groups, self_commit=bool(sole and idle))
+
+
+def _postgresql_insert(session, connection, groups: list[tuple], *, self_commit: bool) -> None:
+    """One statement, one round trip, one parameter per table. The parents' INSERTs ride as data-modifying CTEs
+    of the last one (the foreign keys are checked at the end of the statement, when every row is there), and
+    each table's rows travel as one JSON array read by json_populate_recordset: short SQL that psycopg and
+    PostgreSQL cache, whatever the number of rows. With `self_commit` the statement runs in autocommit: its
+    own transaction, all or nothing."""
     shape = tuple((table.name, keys) for table, keys, _rows in groups)
     sql = _POSTGRESQL_STATEMENTS.get(shape)
     if sql is None:
         sql = _POSTGRESQL_STATEMENTS[shape] = _build_postgresql(connection.dialect, groups)
     params = {f"g{g}": orjson.dumps(rows, default=_json_value, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
               for g, (_table, _keys, rows) in enumerate(groups)}
-    from psycopg.pq import TransactionStatus
-
-    dbapi = connection.connection.dbapi_connection
-    idle = dbapi.info.transaction_status == TransactionStatus.IDLE  # nothing sent since the last commit
-    if not (last_write and session.info.get(SOLE_TRANSACTION) and idle):
+    if not self_commit:
         connection.exec_driver_sql(sql, params)
         return
     session.info[SELF_COMMITTING] = True
+    dbapi = connection.connection.dbapi_connection
     dbapi.autocommit = True
     try:
         connection.exec_driver_sql(sql, params)
