@@ -93,7 +93,8 @@ def collecting():
 
 
 def insert_pending(*, last_write: bool = False) -> None:
-    """Bulk-insert every pending new object of the session, then detach them (they stay usable as values).
+    """Bulk-insert the rows kept aside by `add` while `collecting` (intake), or else every pending new object
+    of the session, which are then detached (they stay usable as values).
 
     `last_write=True` is the caller's promise that nothing more is written in this transaction. If nothing
     was written before either, and the wrapper allows it, the one PostgreSQL statement commits itself
