@@ -1,0 +1,272 @@
+"""Structural variants of the classifier on the benchmark's time splits; prints figures, asserts nothing.
+
+Issue #3 asks for more than the linear pipeline reaches (bench/classifier.py).
+This script measures the ideas that change its structure rather than its
+settings, on the same splits as bench/classifier.py (Járókelő: train to
+2024-12-31, test 2025-01..03; SeeClickFix: first 80% by date vs the rest), so
+that the next attempt can start from numbers instead of repeating them. Every
+variant uses the same features (classifier.features.FeedbackVectorizer with
+the model's settings) unless it says otherwise, and one set of settings for
+every dataset.
+
+Columns: accuracy, macro-F1 (over the labels present in the test rows), and
+coverage at precision 0.95 with the best cut on the test rows (the upper bound
+of what a threshold chosen in training can route).
+
+    .venv/bin/python bench/classifier_variants.py [--data-dir ../shared/data] [--only jarokelo|seeclickfix|institution]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import SGDClassifier
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.naive_bayes import ComplementNB
+from sklearn.svm import LinearSVC
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from classifier import join_fields, normalize_text, strip_diacritics  # noqa: E402
+from classifier.evaluation import choose_threshold  # noqa: E402
+from classifier.features import FeedbackVectorizer  # noqa: E402
+from classifier.model import CALIBRATION_FOLDS, CHAR_NGRAMS, MIN_DF, SEED, SVM_C  # noqa: E402
+
+TARGET_PRECISION = 0.95
+
+
+def say(message: str = "") -> None:
+    print(message, flush=True)
+
+
+def load_bench():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_classifier", REPO_ROOT / "bench" / "classifier.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---- the splits of bench/classifier.py --------------------------------------------------
+
+def jarokelo_split(bench, data_dir: Path, label: str):
+    rows = bench.read_csv(data_dir / bench.JAROKELO)
+    train = [r for r in rows if r["date"] <= "2024-12-31"]
+    test = [r for r in rows if "2025-01-01" <= r["date"] <= "2025-03-31"]
+    if label == "institution":
+        counts = Counter(r["institution"] for r in train)
+        train = [r for r in train if counts[r["institution"]] >= 50]
+        test = [r for r in test if counts[r["institution"]] >= 50]
+    text = lambda r: join_fields(r["title"], r["description"])  # noqa: E731
+    return (
+        [text(r) for r in train], [r[label] for r in train], [r["district"] or None for r in train],
+        [text(r) for r in test], [r[label] for r in test], [r["district"] or None for r in test],
+    )
+
+
+def seeclickfix_split(bench, data_dir: Path):
+    rows = bench.read_csv(data_dir / bench.SEECLICKFIX)
+    rows = [r for r in rows if r["text"].strip() and r["type_large"].strip()]
+    rows.sort(key=lambda r: bench._seeclickfix_date(r["created_at"]))
+    cut = int(len(rows) * 0.8)
+    train, test = rows[:cut], rows[cut:]
+    counts = Counter(r["type_large"] for r in train)
+    train = [r for r in train if counts[r["type_large"]] >= 2]
+    city = lambda r: r["city"].strip() or None  # noqa: E731
+    return (
+        [r["text"] for r in train], [r["type_large"] for r in train], [city(r) for r in train],
+        [r["text"] for r in test], [r["type_large"] for r in test], [city(r) for r in test],
+    )
+
+
+# ---- building blocks ----------------------------------------------------------------------
+
+def svm(class_weight=None, C=SVM_C):
+    return LinearSVC(C=C, class_weight=class_weight, random_state=SEED)
+
+
+def calibrated(estimator, method="sigmoid", ensemble=True, folds=CALIBRATION_FOLDS):
+    return CalibratedClassifierCV(
+        estimator, method=method, ensemble=ensemble,
+        cv=StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED),
+    )
+
+
+def features(train_texts, train_areas, test_texts, test_areas):
+    vectorizer = FeedbackVectorizer(min_df=MIN_DF, char_ngram_range=CHAR_NGRAMS)
+    return (
+        vectorizer.fit_transform(list(zip(train_texts, train_areas))),
+        vectorizer.transform(list(zip(test_texts, test_areas))),
+    )
+
+
+def title_block(train_texts, test_texts):
+    """The first field (the title, see join_fields) as its own word + character block."""
+    first = lambda t: t.split("\n", 1)[0] if "\n" in t else ""  # noqa: E731
+    vectorizer = FeedbackVectorizer(min_df=MIN_DF, char_ngram_range=CHAR_NGRAMS, block_weights={"a": 0.0})
+    return (
+        vectorizer.fit_transform([(first(t), None) for t in train_texts]),
+        vectorizer.transform([(first(t), None) for t in test_texts]),
+    )
+
+
+def area_word_block(train_texts, train_areas, test_texts, test_areas):
+    """area x diacritic-free word interactions (TF-IDF, sublinear, min_df 5)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    def analyse(doc):
+        text, area = doc
+        words = strip_diacritics(normalize_text(text)).split()
+        return [f"{area or '-'}|{w}" for w in words]
+
+    vectorizer = TfidfVectorizer(analyzer=analyse, min_df=MIN_DF, sublinear_tf=True)
+    return (
+        vectorizer.fit_transform(list(zip(train_texts, train_areas))),
+        vectorizer.transform(list(zip(test_texts, test_areas))),
+    )
+
+
+# ---- variants -------------------------------------------------------------------------------
+
+def run_variants(name, split, variants):
+    train_texts, y, train_areas, test_texts, truth, test_areas = split
+    y = np.asarray(y, dtype=object)
+    truth = np.asarray(truth, dtype=object)
+    present = sorted(set(truth.tolist()))
+    say(f"\n== {name}: train {len(y)}, test {len(truth)}")
+    say(f"  {'variant':<66} {'accuracy':>9} {'macro-F1':>9} {'coverage':>9} {'s':>5}")
+    X, Xt = features(train_texts, train_areas, test_texts, test_areas)
+    context = {"X": X, "Xt": Xt, "y": y, "texts": (train_texts, test_texts), "areas": (train_areas, test_areas)}
+    for label, make in variants:
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            classes, proba = make(context)
+        predicted = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+        correct = predicted == truth
+        coverage = choose_threshold(proba.max(axis=1), correct, TARGET_PRECISION)[1]
+        say(
+            f"  {label:<66} {accuracy_score(truth, predicted):>9.3f} "
+            f"{f1_score(truth, predicted, labels=present, average='macro', zero_division=0):>9.3f} "
+            f"{coverage:>9.3f} {time.perf_counter() - started:>5.0f}"
+        )
+
+
+def fitted(model, X, y, Xt):
+    model.fit(X, y)
+    return model.classes_, model.predict_proba(Xt)
+
+
+def v_current(c):
+    return fitted(calibrated(svm()), c["X"], c["y"], c["Xt"])
+
+
+def v_balanced(c):
+    return fitted(calibrated(svm("balanced")), c["X"], c["y"], c["Xt"])
+
+
+def v_balanced_temperature(c):
+    return fitted(calibrated(svm("balanced"), method="temperature"), c["X"], c["y"], c["Xt"])
+
+
+def v_one_svm(c):
+    return fitted(calibrated(svm(), ensemble=False), c["X"], c["y"], c["Xt"])
+
+
+def v_five_folds(c):
+    return fitted(calibrated(svm(), folds=5), c["X"], c["y"], c["Xt"])
+
+
+def v_title(c):
+    T, Tt = title_block(*c["texts"])
+    return fitted(calibrated(svm()), sp.hstack([c["X"], 0.3 * T]).tocsr(), c["y"], sp.hstack([c["Xt"], 0.3 * Tt]).tocsr())
+
+
+def v_area_words(c):
+    A, At = area_word_block(c["texts"][0], c["areas"][0], c["texts"][1], c["areas"][1])
+    return fitted(calibrated(svm()), sp.hstack([c["X"], 0.5 * A]).tocsr(), c["y"], sp.hstack([c["Xt"], 0.5 * At]).tocsr())
+
+
+def v_prior_corrected(c):
+    """Calibrated probabilities divided by the training prior ** 0.5 (a softer 'balanced')."""
+    classes, proba = v_current(c)
+    counts = Counter(c["y"].tolist())
+    prior = np.array([counts[k] for k in classes], dtype=float) / len(c["y"])
+    proba = proba / prior**0.5
+    return classes, proba / proba.sum(axis=1, keepdims=True)
+
+
+def v_noise_filtered(c):
+    """Confident learning: drop training rows whose label an out-of-fold SVM rejects by a margin >= 1."""
+    X, y = c["X"], c["y"]
+    classes = np.unique(y)
+    decision = cross_val_predict(svm(), X, y, method="decision_function",
+                                 cv=StratifiedKFold(n_splits=4, shuffle=True, random_state=SEED))
+    given = decision[np.arange(len(y)), np.searchsorted(classes, y)]
+    keep = decision.max(axis=1) - given < 1.0
+    return fitted(calibrated(svm()), X[keep], y[keep], c["Xt"])
+
+
+def v_with_sgd(c):
+    """Soft vote: 0.7 x calibrated SVM + 0.3 x calibrated modified-Huber SGD."""
+    classes, proba = v_current(c)
+    _, other = fitted(calibrated(SGDClassifier(loss="modified_huber", alpha=2e-5, random_state=SEED)),
+                      c["X"], c["y"], c["Xt"])
+    return classes, 0.7 * proba + 0.3 * other
+
+
+def v_complement_nb(c):
+    """Complement naive Bayes alone (the 'second opinion'), calibrated the same way."""
+    return fitted(calibrated(ComplementNB(alpha=0.3)), c["X"], c["y"], c["Xt"])
+
+
+VARIANTS = [
+    ("current: CalibratedClassifierCV(LinearSVC C=0.3, sigmoid, 3 folds)", v_current),
+    ("class_weight=balanced (sigmoid)", v_balanced),
+    ("class_weight=balanced, temperature calibration", v_balanced_temperature),
+    ("one SVM on all rows, calibration from 3-fold predictions", v_one_svm),
+    ("5 folds, 5 calibrated SVMs averaged", v_five_folds),
+    ("+ title as its own word/char block (weight 0.3)", v_title),
+    ("+ area x word interactions (weight 0.5)", v_area_words),
+    ("probabilities / prior ** 0.5", v_prior_corrected),
+    ("label-noise filtering (out-of-fold margin >= 1 dropped)", v_noise_filtered),
+    ("soft vote with calibrated modified-Huber SGD (0.3)", v_with_sgd),
+    ("complement naive Bayes", v_complement_nb),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=REPO_ROOT.parent / "shared" / "data")
+    parser.add_argument("--only", choices=["jarokelo", "seeclickfix", "institution"], action="append")
+    args = parser.parse_args()
+    bench = load_bench()
+    parts = args.only or ["seeclickfix", "jarokelo"]
+    started = time.perf_counter()
+    for part in parts:
+        if part == "seeclickfix":
+            run_variants("SeeClickFix text -> type_large", seeclickfix_split(bench, args.data_dir), VARIANTS)
+        elif part == "jarokelo":
+            run_variants("Járókelő category", jarokelo_split(bench, args.data_dir, "category"), VARIANTS)
+        elif part == "institution":
+            run_variants("Járókelő institution (>= 50 training rows, district as area)",
+                         jarokelo_split(bench, args.data_dir, "institution"),
+                         [VARIANTS[0], VARIANTS[1], VARIANTS[6]])
+    say(f"\n(took {time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
