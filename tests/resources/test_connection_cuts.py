@@ -3,6 +3,7 @@ before its commit is retried on a fresh connection and stored once; any other re
 retry, never a 500. On PostgreSQL the cut is real: the request's own backend is terminated."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
@@ -85,15 +86,18 @@ def test_a_read_cut_mid_way_is_a_json_503_with_retry_after(client, app, monkeypa
     assert client.get(f"/api/v1/feedback/{code}").status_code == 200
 
 
-def test_a_cut_during_a_self_committing_insert_is_a_503_and_not_run_again(client, app):
-    """With no Idempotency-Key, intake's one statement commits itself on PostgreSQL (bulk.insert_pending):
-    a cut during it may have landed, like a cut during a COMMIT, so the view is not run a second time."""
+def _postgresql_engine(app):
     with app.app_context():
         engine = db.engine
     if engine.dialect.name != "postgresql":
-        import pytest
-
         pytest.skip("the self-committing statement is PostgreSQL's")
+    return engine
+
+
+def test_a_cut_during_a_self_committing_insert_is_a_503_and_not_run_again(client, app):
+    """With no Idempotency-Key, intake's one statement commits itself on PostgreSQL (bulk.insert_pending):
+    a cut during it may have landed, like a cut during a COMMIT, so the view is not run a second time."""
+    engine = _postgresql_engine(app)
     seen = []
 
     def cut_self_committing(conn, cursor, statement, parameters, context, executemany):
@@ -122,12 +126,7 @@ def test_a_cut_during_a_self_committing_insert_is_a_503_and_not_run_again(client
 def test_self_committing_only_without_an_idempotency_key(client, app):
     """The statement commits itself only when it is the transaction's one write: with an Idempotency-Key the
     key's record shares the transaction, and the insert runs inside it."""
-    with app.app_context():
-        engine = db.engine
-    if engine.dialect.name != "postgresql":
-        import pytest
-
-        pytest.skip("the self-committing statement is PostgreSQL's")
+    engine = _postgresql_engine(app)
     modes = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
