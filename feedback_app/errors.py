@@ -95,9 +95,22 @@ def register_error_handlers(app: Flask) -> None:
             headers["Allow"] = ", ".join(error.valid_methods)
         return error_response(error.code or 500, key, errors, headers)
 
+    def _discard_session() -> None:
+        """Roll the request's work back; on a connection the driver has already lost (its ROLLBACK fails too,
+        as "connection socket closed" may leave it), drop the connection instead, so that the error answer is
+        the JSON one and the pool does not get the broken connection back."""
+        try:
+            db.session.rollback()
+        except Exception:
+            log.warning("rollback failed: the session's connections are invalidated")
+            try:
+                db.session.invalidate()
+            except Exception:  # nothing more to do for a connection already gone
+                pass
+
     @app.errorhandler(DBAPIError)
     def handle_database_error(error: DBAPIError):
-        db.session.rollback()
+        _discard_session()
         if error.connection_invalidated or isinstance(error, OperationalError):
             # The database connection was cut (a restart, a failover, a killed backend): nothing of this
             # request was kept unless its commit went through, and the client may simply retry (with the
@@ -108,6 +121,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
-        db.session.rollback()
+        _discard_session()
         log.error("unhandled error: %s", type(error).__name__, exc_info=error)
         return error_response(500, "internal_error")

@@ -142,3 +142,32 @@ def test_self_committing_only_without_an_idempotency_key(client, app):
         sa.event.remove(engine, "before_cursor_execute", record)
     assert modes == [True, False]
     assert _count(app, FeedbackItem) == 3 and _count(app, OutboxMessage) == 6
+
+
+def test_a_rollback_that_fails_on_a_lost_connection_still_answers_503(client, app, monkeypatch):
+    """The driver may lose the connection so that even ROLLBACK fails ("connection socket closed", then
+    "another command is already in progress"): the answer is still the JSON 503, and the next request is served."""
+    import feedback_app.services.public_view as public_view
+    from sqlalchemy.orm import Session
+
+    code = client.post("/api/v1/feedback", json=ROAD_REPORT).get_json()["tracking_code"]
+
+    def lost(*args, **kwargs):
+        raise OperationalError("SELECT ...", {}, Exception("connection socket closed"))
+
+    real_rollback, failed = Session.rollback, []
+
+    def rollback_fails(self):
+        if not failed:
+            failed.append(1)
+            raise OperationalError("ROLLBACK", {}, Exception("another command is already in progress"))
+        return real_rollback(self)
+
+    monkeypatch.setattr(public_view, "public_timeline", lost)
+    monkeypatch.setattr(Session, "rollback", rollback_fails)
+    response = client.get(f"/api/v1/feedback/{code}")
+    assert failed == [1]
+    assert response.status_code == 503
+    assert set(response.get_json()) == {"code", "status", "message", "errors"}
+    monkeypatch.undo()
+    assert client.get(f"/api/v1/feedback/{code}").status_code == 200
