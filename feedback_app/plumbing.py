@@ -1,7 +1,7 @@
 """Per-request plumbing made cheaper: the database ping, JSON encoding and the cookie session.
 
 Each piece replaces a default that costs something on every request (measured with callgrind on the intake
-loop, `bench/intake.py`), and keeps its behaviour where a client or an operator can see it.
+loop, `bench/intake_cost.py`), and keeps its behaviour where a client or an operator can see it.
 """
 from __future__ import annotations
 

@@ -83,6 +83,14 @@ def new_row(model, **values):
     return obj
 
 
+def add_new(model, **values):
+    """A new row of `model`, added: while `collecting`, built by `new_row` and kept aside for `insert_pending`;
+    otherwise `model(**values)` added to the session."""
+    obj = new_row(model, **values) if is_collecting() else model(**values)
+    add(obj)
+    return obj
+
+
 @contextmanager
 def collecting():
     token = _collected.set([])

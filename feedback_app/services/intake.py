@@ -60,7 +60,7 @@ def _submit(*, data: dict, uploads: list[Upload], client: Client, storage: Local
     # unique index at commit, and the view's transaction runs again with a new code.
     code = new_tracking_code()
     now = utcnow()
-    item = bulk.new_row(
+    item = bulk.add_new(
         FeedbackItem,
         id=uuid.uuid4(),
         tracking_code=code,
@@ -84,12 +84,11 @@ def _submit(*, data: dict, uploads: list[Upload], client: Client, storage: Local
         created_day=local_day(now),
         updated_at=now,
     )
-    bulk.add(item)
     contact = data.get("contact") or {}
     # An anonymous citizen's contact is not kept at all: what is not stored cannot leak.
     if not item.anonymous and any(contact.get(k) for k in ("name", "phone", "email")):
-        bulk.add(bulk.new_row(ItemContact, item_id=item.id, name=contact.get("name"), phone=contact.get("phone"),
-                              email=contact.get("email")))
+        bulk.add_new(ItemContact, item_id=item.id, name=contact.get("name"), phone=contact.get("phone"),
+                     email=contact.get("email"))
     record_event(item, "received", actor=citizen_actor(client), to_status="received", now=now,
                  data={"channel": item.channel, "attachments": len(uploads), "area": area.code if area else None})
     store_attachments(item, uploads, storage, uploaded_by="citizen")

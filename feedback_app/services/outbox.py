@@ -7,9 +7,4 @@ from feedback_app.models import OutboxMessage
 
 def add_outbox_message(*, topic: str, job_key: str, payload: dict) -> OutboxMessage:
     """`payload` carries ids only: never personal data, never an ORM object."""
-    if bulk.is_collecting():
-        message = bulk.new_row(OutboxMessage, topic=topic, job_key=job_key, payload=payload)
-    else:
-        message = OutboxMessage(topic=topic, job_key=job_key, payload=payload)
-    bulk.add(message)
-    return message
+    return bulk.add_new(OutboxMessage, topic=topic, job_key=job_key, payload=payload)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from feedback_app.extensions import db
 from feedback_app.services import bulk
 from feedback_app.models import FeedbackItem, ItemEvent
 from feedback_app.models.types import utcnow
@@ -68,12 +67,9 @@ def record_event(
         to_status=to_status,
         created_at=now or utcnow(),
     )
-    if bulk.is_collecting():  # a new item's row, only ever inserted: no relationship bookkeeping
-        event = bulk.new_row(ItemEvent, item_id=item.id, **values)
-    else:
-        event = ItemEvent(item=item, **values)
-    bulk.add(event)
-    return event
+    # A new item's event, only ever inserted, refers to it by id: no relationship bookkeeping.
+    link = {"item_id": item.id} if bulk.is_collecting() else {"item": item}
+    return bulk.add_new(ItemEvent, **link, **values)
 
 
 def legal_moves(status: str) -> list[str]:
