@@ -9,7 +9,7 @@ from feedback_app.dashboard.signin import (
     DASHBOARD_ROLES, csrf_token, csrf_valid, end_session, safe_next, signed_in_staff, start_session,
 )
 from feedback_app.dashboard.text import current_language, t
-from feedback_app.extensions import db, limiter
+from feedback_app.extensions import db, rate_limit
 from feedback_app.services import auth
 from feedback_app.services.directory import directory
 from feedback_app.services.errors import DomainError
@@ -82,7 +82,7 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("30 per minute", methods=["POST"])
+@rate_limit("30 per minute", methods=["POST"])
 def login():
     """Sign in with a username and password; failures count towards the account's lock as on the API."""
     next_url = safe_next(request.values.get("next"), url_for("dashboard.index"))

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from feedback_app.extensions import db, limiter
+from feedback_app.extensions import Blueprint, db, rate_limit
 from feedback_app.resources.auth.schemas import TokenRequestSchema, TokenSchema
 from feedback_app.services import auth
 from feedback_app.services.errors import DomainError
@@ -14,7 +13,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Staff 
 
 @blp.route("/token")
 class Token(MethodView):
-    @limiter.limit("30 per minute")
+    @rate_limit("30 per minute")
     @blp.arguments(TokenRequestSchema)
     @blp.response(200, TokenSchema)
     @blp.alt_response(401, description="Wrong username or password")

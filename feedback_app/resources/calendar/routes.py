@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from feedback_app.extensions import Blueprint
 from feedback_app.resources.common import transactional
 from feedback_app.resources.fields import StrictSchema
 from feedback_app.services import access, auth, calendar_admin

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from feedback_app.extensions import Blueprint
 from feedback_app.resources.directory.schemas import (
     AgencyQuerySchema,
     AgencySchema,

@@ -4,9 +4,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import current_app, jsonify, request, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from feedback_app.extensions import limiter
+from feedback_app.extensions import Blueprint, rate_limit
 from feedback_app.resources.common import IDEMPOTENCY_HEADER, parsed_request, storage, transactional
 from feedback_app.resources.feedback.schemas import (
     FeedbackCreateSchema,
@@ -80,7 +79,7 @@ class FeedbackCollection(MethodView):
     @blp.alt_response(413, description="Too large")
     @blp.alt_response(415, description="Not JSON or multipart, or a file that is not an image or MP4")
     @blp.alt_response(429, description="Too many submissions")
-    @limiter.limit(_submit_limit, methods=["POST"])
+    @rate_limit(_submit_limit, methods=["POST"])
     @transactional
     @blp.response(201, FeedbackCreatedSchema)
     def post(self):
@@ -134,7 +133,7 @@ class FeedbackMessages(MethodView):
     @blp.alt_response(404, description="No item with this tracking code")
     @blp.alt_response(409, description="The item is finished")
     @blp.alt_response(422, description="Invalid fields")
-    @limiter.limit(_submit_limit, methods=["POST"])
+    @rate_limit(_submit_limit, methods=["POST"])
     @transactional
     @blp.response(201, MessageCreatedSchema)
     def post(self, tracking_code):
@@ -156,7 +155,7 @@ class FeedbackRating(MethodView):
     @blp.alt_response(403, description="Wrong citizen token")
     @blp.alt_response(404, description="No item with this tracking code")
     @blp.alt_response(409, description="The item is not resolved")
-    @limiter.limit(_submit_limit, methods=["POST"])
+    @rate_limit(_submit_limit, methods=["POST"])
     @transactional
     @blp.response(201, RatingCreatedSchema)
     def post(self, data, tracking_code):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import Blueprint, current_app, g, request, url_for
 
-from feedback_app.extensions import limiter, rate_limit_key
+from feedback_app.extensions import rate_limit, rate_limit_key
 from feedback_app.i18n import negotiate_language
 from feedback_app.resources.common import parsed_request, storage, transactional
 from feedback_app.resources.open311.schemas import RequestCreateSchema, RequestsQuerySchema
@@ -86,7 +86,7 @@ def service_definition(service_code, fmt):
 
 
 @blp.post(f"/requests.{FMT}")
-@limiter.limit(lambda: current_app.config["RATELIMIT_SUBMIT"], key_func=_submitter_key, methods=["POST"])
+@rate_limit(lambda: current_app.config["RATELIMIT_SUBMIT"], key_func=_submitter_key, methods=["POST"])
 @transactional
 def create_request(fmt):
     if request.mimetype not in FORM_TYPES:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Response, send_file, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from feedback_app.extensions import Blueprint
 from feedback_app.resources.common import storage, transactional
 from feedback_app.resources.reports.schemas import (
     ExportRequestSchema,

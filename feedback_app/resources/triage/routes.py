@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import request, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from feedback_app.extensions import Blueprint
 from feedback_app.resources.common import parsed_request, storage, transactional
 from feedback_app.resources.triage.schemas import (
     ActionResultSchema,
