@@ -73,7 +73,8 @@ class LazySessionInterface(SecureCookieSessionInterface):
     """
 
     def open_session(self, app, request):
-        if request.cookies.get(self.get_cookie_name(app)) is None:
+        # No Cookie header at all (an API client): not even the cookie parser runs.
+        if "HTTP_COOKIE" not in request.environ or request.cookies.get(self.get_cookie_name(app)) is None:
             if not app.secret_key:
                 return None
             return self.session_class()

@@ -26,7 +26,12 @@ IDEMPOTENCY_HEADER = {
 
 
 def storage() -> LocalStorage:
-    return LocalStorage(current_app.config["UPLOAD_DIR"])
+    """The app's upload store, built once per app (and again if its directory setting changes)."""
+    extensions, root = current_app.extensions, current_app.config["UPLOAD_DIR"]
+    store = extensions.get("upload_storage")
+    if store is None or store.root_setting != root:
+        store = extensions["upload_storage"] = LocalStorage(root)
+    return store
 
 
 def read_payload() -> tuple[dict, list[tuple[str, object]]]:

@@ -98,7 +98,7 @@ def current_client() -> Client:
     if not has_request_context():
         return ANONYMOUS
     if "api_client" not in g:
-        raw = request.headers.get("X-API-Key") or request.args.get("api_key")
+        raw = request.headers.get("X-API-Key") or (request.args.get("api_key") if request.query_string else None)
         g.api_client = client_for_key(raw) or ANONYMOUS
         g.api_key_invalid = bool(raw) and g.api_client is ANONYMOUS
     return g.api_client

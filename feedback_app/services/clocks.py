@@ -79,13 +79,11 @@ def start_clock(item: FeedbackItem, now: datetime) -> None:
         return
     cal = calendar()
     policy = policy_for(item.category_id, item.priority or "normal")
-    ack = timedelta(hours=policy.ack_hours)
-    resolve = cal.day_length * policy.resolve_days
+    ack = timedelta(hours=policy.ack_hours).total_seconds() / 3600
+    resolve = (cal.day_length * policy.resolve_days).total_seconds() / 3600
     item.clock_started_at = now
-    item.ack_warn_at = cal.add_working_time(now, hours=ack.total_seconds() * WARN_SHARE / 3600)
-    item.ack_due_at = cal.add_working_time(now, hours=ack.total_seconds() / 3600)
-    item.warn_at = cal.add_working_time(now, hours=resolve.total_seconds() * WARN_SHARE / 3600)
-    item.due_at = cal.add_working_time(now, hours=resolve.total_seconds() / 3600)
+    item.ack_warn_at, item.ack_due_at, item.warn_at, item.due_at = cal.add_working_times(
+        now, [ack * WARN_SHARE, ack, resolve * WARN_SHARE, resolve])
 
 
 def pause_clock(item: FeedbackItem, now: datetime) -> None:

@@ -31,7 +31,12 @@ class Upload:
 
 
 def new_tracking_code() -> str:
-    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
+    # One draw for the whole code, written in base 30: as uniform as eight draws of a letter, and one call.
+    number, letters = secrets.randbelow(len(TRACKING_ALPHABET) ** TRACKING_LENGTH), []
+    for _ in range(TRACKING_LENGTH):
+        number, digit = divmod(number, len(TRACKING_ALPHABET))
+        letters.append(TRACKING_ALPHABET[digit])
+    return "".join(letters)
 
 
 def submit_feedback(*, data: dict, uploads: list[Upload], client: Client, storage: LocalStorage,

@@ -37,6 +37,7 @@ class LocalStorage:
     """Content-addressed files under a directory: the same photo sent twice is stored once."""
 
     def __init__(self, root: str | os.PathLike):
+        self.root_setting = root
         self.root = Path(root)
 
     def put(self, data: bytes, content_type: str) -> StoredBlob:

@@ -50,15 +50,12 @@ class WorkingCalendar:
         # Each day's periods, computed once per calendar (a calendar is immutable; a decree makes a new one):
         # every submission asks for the same few days four times over.
         object.__setattr__(self, "_periods", {})
+        object.__setattr__(self, "zone", ZoneInfo(self.timezone))
+        object.__setattr__(self, "day_length", sum(
+            (datetime.combine(date.min, e) - datetime.combine(date.min, s) for s, e in self.office_hours), timedelta()))
 
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    @property
-    def day_length(self) -> timedelta:
-        return sum((datetime.combine(date.min, e) - datetime.combine(date.min, s) for s, e in self.office_hours),
-                   timedelta())
+    zone: ZoneInfo = field(init=False, repr=False, compare=False)
+    day_length: timedelta = field(init=False, repr=False, compare=False)  # one day's office time
 
     def is_working_day(self, day: date) -> bool:
         if day in self.working_days:
@@ -102,6 +99,30 @@ class WorkingCalendar:
                 if remaining <= available and (remaining > timedelta(0) or begin < period_end):
                     return begin + remaining
                 remaining -= available
+        raise ValueError("no working time within ten years: check the calendar")
+
+    def add_working_times(self, start: datetime, hours: list[float]) -> list[datetime]:
+        """`add_working_time(start, hours=h)` for each h, in one walk over the days (a new item's four marks)."""
+        targets = sorted((timedelta(hours=h), i) for i, h in enumerate(hours))
+        if not targets:
+            return []
+        if targets[0][0] < timedelta(0):
+            raise ValueError("working time to add must not be negative")
+        marks: list = [None] * len(targets)
+        found, spent = 0, timedelta(0)
+        for day in self._days_from(start):
+            for period_start, period_end in self.periods(day):
+                if period_end <= start:
+                    continue
+                begin = max(period_start, start)  # before period_end: an instant inside or before the period
+                available = period_end - begin
+                while found < len(targets) and targets[found][0] - spent <= available:
+                    wanted, index = targets[found]
+                    marks[index] = begin + (wanted - spent)
+                    found += 1
+                if found == len(targets):
+                    return marks
+                spent += available
         raise ValueError("no working time within ten years: check the calendar")
 
     def working_time_between(self, start: datetime, end: datetime) -> timedelta:

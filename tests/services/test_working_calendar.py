@@ -98,3 +98,16 @@ def test_the_two_functions_agree(start, amount):
 def test_working_time_adds_up_over_consecutive_spans(a, b, c):
     a, b, c = sorted((a, b, c))
     assert CAL.working_time_between(a, b) + CAL.working_time_between(b, c) == CAL.working_time_between(a, c)
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=instants, spans=st.lists(amounts, max_size=5))
+def test_several_marks_in_one_walk_are_each_mark_alone(start, spans):
+    # A new item's four marks (75% and 100% of acknowledgement and resolution) come from one walk over the days.
+    hours = [span.total_seconds() / 3600 for span in spans]
+    assert CAL.add_working_times(start, hours) == [CAL.add_working_time(start, hours=h) for h in hours]
+
+
+def test_several_marks_refuse_a_negative_amount():
+    with pytest.raises(ValueError):
+        CAL.add_working_times(vn(2026, 3, 2, 8, 0), [1, -1])
