@@ -124,9 +124,10 @@ def transactional(view):
         # fresh connection: nothing was written. A cut during the commit is not: it may have landed, and
         # the client gets a 503 to retry with its Idempotency-Key.
         reconnected = False
+        session = db.session()  # the request's session itself, not the scoped proxy on every use
         for _ in range(4):
             committing = False
-            db.session.info[SELF_COMMITTING] = False
+            session.info[SELF_COMMITTING] = False
             try:
                 response = view(*args, **kwargs)
                 if not 200 <= response.status_code < 300:
@@ -134,19 +135,18 @@ def transactional(view):
                 if before_commit is not None:
                     before_commit(response)
                 committing = True
-                session = db.session
                 # Already committed by its own statement, and nothing since: the teardown releases the connection.
                 if not (session.info.get(SELF_COMMITTING) and not (session.new or session.dirty or session.deleted)):
                     session.commit()
                 return response
             except IntegrityError:
-                db.session.rollback()
+                session.rollback()
             except DBAPIError as exc:
                 # A cut during a statement that commits itself (bulk.insert_pending) is a cut during a commit.
-                committing = committing or db.session.info.get(SELF_COMMITTING)
+                committing = committing or session.info.get(SELF_COMMITTING)
                 if committing or reconnected or not exc.connection_invalidated:
                     raise
-                db.session.rollback()
+                session.rollback()
                 reconnected = True
         raise Conflict()
 

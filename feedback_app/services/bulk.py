@@ -26,10 +26,7 @@ INSERT_ORDER = (FeedbackItem, ItemContact, ItemEvent, Attachment, OutboxMessage)
 def _row(obj) -> dict:
     mapper = object_mapper(obj)
     state = obj.__dict__
-    row = {}
-    for prop in mapper.column_attrs:
-        if prop.key in state:
-            row[prop.key] = state[prop.key]
+    row = {key: state[key] for key in _column_keys(mapper) if key in state}
     # A child that knows its parent only through the relationship: copy the parent's key.
     parent = state.get("item")
     if parent is not None and row.get("item_id") is None:
@@ -40,6 +37,11 @@ def _row(obj) -> dict:
         if column.key not in row:
             row[column.key] = default.arg if default.is_scalar else default.arg(None)
     return row
+
+
+@functools.cache
+def _column_keys(mapper) -> tuple[str, ...]:
+    return tuple(prop.key for prop in mapper.column_attrs)
 
 
 @functools.cache
