@@ -52,7 +52,7 @@ model: directory
 
 run: model
 	$(BIN)/python -m workers worker & $(BIN)/python -m workers scheduler & \
-	trap 'kill 0' INT TERM EXIT; \
+	trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: install-dev browser
