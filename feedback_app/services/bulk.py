@@ -190,13 +190,30 @@ def _postgresql_insert(session, connection, groups: list[tuple], *, self_commit:
         connection.exec_driver_sql(sql, params)
         return
     session.info[SELF_COMMITTING] = True
+    with autocommit(connection):
+        connection.exec_driver_sql(sql, params)
+
+
+@contextmanager
+def autocommit(connection):
+    """The connection's statements commit themselves (PostgreSQL): one round trip, no BEGIN nor COMMIT."""
     dbapi = connection.connection.dbapi_connection
     dbapi.autocommit = True
     try:
-        connection.exec_driver_sql(sql, params)
+        yield connection
     finally:
         if not dbapi.closed:
             dbapi.autocommit = False
+
+
+def execute_self_committing(statement) -> list | None:
+    """One statement as its own transaction, on a pooled connection of its own in autocommit, its rows
+    returned; None where that does not apply (not PostgreSQL, or the session has a transaction open: then
+    the caller runs it in the session)."""
+    if db.engine.dialect.name != "postgresql" or db.session().in_transaction():
+        return None
+    with db.engine.connect() as connection, autocommit(connection):
+        return connection.execute(statement).all()
 
 
 _POSTGRESQL_STATEMENTS: dict[tuple, str] = {}

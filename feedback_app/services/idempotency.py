@@ -12,7 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from feedback_app.extensions import db
 from feedback_app.models import IdempotencyRecord
 from feedback_app.models.types import utcnow
+from feedback_app.services import bulk
 from feedback_app.services.errors import Conflict, Unprocessable
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A committed 'running' claim on a key: the record's id, all that completing or releasing it needs."""
+
+    id: int
 
 
 @dataclass(frozen=True)
@@ -31,18 +39,23 @@ def fingerprint(*, method: str, path: str, body: object, files: list[tuple[str, 
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def claim(*, scope: str, key: str, request_hash: str, ttl_hours: int, lock_seconds: int) -> IdempotencyRecord | Replay:
+def claim(*, scope: str, key: str, request_hash: str, ttl_hours: int, lock_seconds: int) -> Claim | Replay:
     """Commit a 'running' claim on the key in its own short transaction, or say why not."""
     now = utcnow()
     for _ in range(3):
-        record = IdempotencyRecord(
+        # A Core INSERT ... RETURNING: no unit of work, and no ORM object whose expired id would be loaded
+        # again after the commit.
+        insert = sa.insert(IdempotencyRecord).values(
             client_scope=scope, key=key, request_hash=request_hash, state="running",
             locked_at=now, created_at=now, expires_at=now + timedelta(hours=ttl_hours),
-        )
-        db.session.add(record)
+        ).returning(IdempotencyRecord.id)
         try:
-            db.session.commit()
-            return record
+            # On PostgreSQL one round trip that commits itself, instead of BEGIN, INSERT and COMMIT.
+            rows = bulk.execute_self_committing(insert)
+            if rows is None:
+                rows = db.session.execute(insert).all()
+                db.session.commit()
+            return Claim(rows[0][0])
         except IntegrityError:
             db.session.rollback()
         existing = db.session.scalar(
@@ -70,21 +83,22 @@ def claim(*, scope: str, key: str, request_hash: str, ttl_hours: int, lock_secon
         ).rowcount
         db.session.commit()
         if taken == 1:
-            return db.session.get(IdempotencyRecord, existing.id)
+            return Claim(existing.id)
         raise Conflict("idempotency_in_progress")
     raise Conflict("idempotency_in_progress")
 
 
-def complete(record: IdempotencyRecord, *, status: int, body: str, headers: dict) -> None:
+def complete(record: Claim, *, status: int, body: str, headers: dict) -> None:
     """Joined to the caller's transaction: the answer is stored exactly when the work is committed."""
-    db.session.execute(
-        sa.update(IdempotencyRecord)
-        .where(IdempotencyRecord.id == record.id)
+    # On the session's connection as a Core statement: no ORM bulk-update bookkeeping for a row no object holds.
+    db.session.connection().execute(
+        sa.update(IdempotencyRecord.__table__)
+        .where(IdempotencyRecord.__table__.c.id == record.id)
         .values(state="done", response_status=status, response_body=body, response_headers=headers)
     )
 
 
-def release(record: IdempotencyRecord) -> None:
+def release(record: Claim) -> None:
     db.session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.id == record.id))
     db.session.commit()
 
