@@ -200,6 +200,14 @@ def transactional(view):
     return wrapper
 
 
+def read_only() -> None:
+    """This request only reads: its statements run in autocommit, each one its own snapshot, and no BEGIN and
+    ROLLBACK round trips around them. Called before the request's first statement; the connection goes back
+    to the pool in its usual mode. A write attempted afterwards would commit at once: only for views that
+    never write."""
+    db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def parsed_request() -> tuple[dict, list[Upload]]:
     """The request body and its uploads, parsed once per request."""
     if not hasattr(request, "parsed_payload"):

@@ -5,13 +5,13 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import smtplib
-import urllib.error
-import urllib.request
 import uuid
 from email.message import EmailMessage
 
 import sqlalchemy as sa
+import urllib3
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
@@ -67,15 +67,28 @@ def _claim(*, key: str, outbox_id: int, channel: str, target: str, topic: str) -
     return None if row.status == "sent" else row
 
 
+_POOL: list = []  # (pid, urllib3.PoolManager): one per process, never inherited through a fork
+
+
+def _http() -> urllib3.PoolManager:
+    """Kept-alive connections to the agencies' webhooks: a worker posts to the same few hosts all day, and a
+    new TCP (and TLS) connection per notification cost more than the notification."""
+    if not _POOL or _POOL[0][0] != os.getpid():
+        _POOL[:] = [(os.getpid(), urllib3.PoolManager(num_pools=64, maxsize=2, retries=False))]
+    return _POOL[0][1]
+
+
 def _post(row: Delivery, url: str, secret: str | None, payload: dict) -> None:
     body = json.dumps({**payload, "delivery_id": row.id}, ensure_ascii=False, sort_keys=True).encode()
     headers = {"Content-Type": "application/json", "X-Delivery-Id": row.id, "User-Agent": "phan-anh/1"}
     if secret:
         headers["X-Signature"] = sign(secret, body)
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=current_app.config.get("WEBHOOK_TIMEOUT", 5)) as response:
-        if not 200 <= response.status < 300:
-            raise DeliveryFailed(f"HTTP {response.status}")
+    seconds = current_app.config.get("WEBHOOK_TIMEOUT", 5)
+    # No redirect is followed: a webhook answers where it is registered (and a redirect could point anywhere).
+    response = _http().request("POST", url, body=body, headers=headers, redirect=False,
+                               timeout=urllib3.Timeout(connect=seconds, read=seconds))
+    if not 200 <= response.status < 300:
+        raise DeliveryFailed(f"HTTP {response.status}")
 
 
 def _email(to: str, subject: str, text: str) -> None:
@@ -91,7 +104,7 @@ def _send(row: Delivery, action) -> None:
     row.attempts += 1
     try:
         action()
-    except (OSError, urllib.error.URLError, smtplib.SMTPException, DeliveryFailed) as exc:
+    except (OSError, urllib3.exceptions.HTTPError, smtplib.SMTPException, DeliveryFailed) as exc:
         row.last_error = f"{type(exc).__name__}: {exc}"[:500]
         row.status = "failed" if row.attempts >= 6 else "pending"
         db.session.commit()  # the attempt is recorded even though the job fails

@@ -5,7 +5,7 @@ import hashlib
 import hmac
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
@@ -25,16 +25,23 @@ def receiver():
     received = []
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keeps the connection open between requests, as most servers do
+
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append({"headers": dict(self.headers), "body": body})
-            self.send_response(204)
+            received.append({"headers": dict(self.headers), "body": body, "peer": self.client_address})
+            if self.path.endswith("/moved"):
+                self.send_response(307)
+                self.send_header("Location", "http://127.0.0.1:1/elsewhere")
+            else:
+                self.send_response(204)
+            self.send_header("Content-Length", "0")
             self.end_headers()
 
         def log_message(self, *args):
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # a kept-alive connection holds its thread
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
@@ -83,6 +90,36 @@ def test_a_routed_item_reaches_its_agency_once_signed(app, client, water_agency_
         outbox_id = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.topic == "item.routed"))
         assert handle_message(outbox_id) == {"sent": 0, "skipped": 1}
         assert len(received) == 1
+
+
+def test_webhooks_to_one_agency_share_a_kept_alive_connection(app, client, water_agency_hook):
+    received = water_agency_hook
+    submit_water(client)
+    submit_water(client)
+    with app.app_context():
+        routed = db.session.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.topic == "item.routed")).all()
+        for outbox_id in routed:
+            assert handle_message(outbox_id) == {"sent": 1, "skipped": 0}
+            db.session.commit()
+    assert len(received) == 2
+    assert received[0]["peer"] == received[1]["peer"]  # the same client socket: no new connection per POST
+
+
+def test_a_redirecting_webhook_is_a_failed_delivery_not_followed(app, client, water_agency_hook):
+    import feedback_app.services.notifications as notifications
+
+    received = water_agency_hook
+    submit_water(client)
+    with app.app_context():
+        agency = db.session.scalar(sa.select(Agency).where(Agency.code == "NSBN"))
+        agency.webhook_url += "/moved"
+        db.session.commit()
+        outbox_id = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.topic == "item.routed"))
+        with pytest.raises(notifications.DeliveryFailed, match="HTTP 307"):
+            handle_message(outbox_id)
+        delivery = db.session.scalar(sa.select(Delivery))
+        assert delivery.status == "pending" and delivery.attempts == 1 and "307" in delivery.last_error
+    assert len(received) == 1  # the redirect's target was never asked
 
 
 def test_redis_down_leaves_every_message_pending(app, client):

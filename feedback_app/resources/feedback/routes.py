@@ -6,7 +6,7 @@ from flask import current_app, jsonify, request, send_file
 from flask.views import MethodView
 
 from feedback_app.extensions import Blueprint, rate_limit
-from feedback_app.resources.common import IDEMPOTENCY_HEADER, parsed_request, storage, transactional
+from feedback_app.resources.common import IDEMPOTENCY_HEADER, parsed_request, read_only, storage, transactional
 from feedback_app.resources.feedback.schemas import (
     FeedbackCreateSchema,
     FeedbackCreatedSchema,
@@ -107,6 +107,7 @@ class FeedbackByCode(MethodView):
     @blp.alt_response(404, description="No item with this tracking code")
     def get(self, tracking_code):
         """Track an item: status, field, agency, public timeline and answer; no personal data."""
+        read_only()
         return public_view.public_view(citizen.find_item(tracking_code))
 
 
