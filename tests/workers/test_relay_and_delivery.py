@@ -86,6 +86,9 @@ def test_a_routed_item_reaches_its_agency_once_signed(app, client, water_agency_
         assert "0912345678" not in hook["body"].decode()
         delivery = db.session.scalar(sa.select(Delivery))
         assert delivery.status == "sent" and hook["headers"]["X-Delivery-Id"] == delivery.id
+        # item.received, which nobody is to hear of here, is processed too (by the batch's one UPDATE).
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
+                                 .where(OutboxMessage.processed_at.is_(None))) == 0
         # The same message handled again (a job run twice): nothing is sent twice.
         outbox_id = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.topic == "item.routed"))
         assert handle_message(outbox_id) == {"sent": 0, "skipped": 1}
