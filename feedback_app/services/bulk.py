@@ -206,14 +206,14 @@ def autocommit(connection):
             dbapi.autocommit = False
 
 
-def execute_self_committing(statement) -> list | None:
+def execute_self_committing(statement, parameters: dict | None = None) -> list | None:
     """One statement as its own transaction, on a pooled connection of its own in autocommit, its rows
     returned; None where that does not apply (not PostgreSQL, or the session has a transaction open: then
     the caller runs it in the session)."""
     if db.engine.dialect.name != "postgresql" or db.session().in_transaction():
         return None
     with db.engine.connect() as connection, autocommit(connection):
-        return connection.execute(statement).all()
+        return connection.execute(statement, parameters).all()
 
 
 _POSTGRESQL_STATEMENTS: dict[tuple, str] = {}

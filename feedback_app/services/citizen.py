@@ -34,10 +34,12 @@ def normalise_tracking_code(code: str) -> str:
     return code.strip().upper().replace("-", "").replace(" ", "")
 
 
+# Built once (building a statement and its cache key on every request costs about as much as running it).
+_BY_CODE = sa.select(FeedbackItem).where(FeedbackItem.tracking_code == sa.bindparam("code"))
+
+
 def find_item(tracking_code: str) -> FeedbackItem:
-    item = db.session.scalar(
-        sa.select(FeedbackItem).where(FeedbackItem.tracking_code == normalise_tracking_code(tracking_code))
-    )
+    item = db.session.scalar(_BY_CODE, {"code": normalise_tracking_code(tracking_code)})
     if item is None:
         raise NotFound("item_not_found")
     return item

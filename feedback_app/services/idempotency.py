@@ -39,21 +39,28 @@ def fingerprint(*, method: str, path: str, body: object, files: list[tuple[str, 
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+_RECORDS = IdempotencyRecord.__table__
+# Built once: SQLAlchemy caches the SQL it compiles for a statement's shape, but building a fresh statement
+# and its cache key on every request cost about as much as running it.
+_CLAIM = sa.insert(_RECORDS).returning(_RECORDS.c.id)
+_COMPLETE = sa.update(_RECORDS).where(_RECORDS.c.id == sa.bindparam("claim_id")).values(
+    state="done", response_status=sa.bindparam("answer_status"), response_body=sa.bindparam("answer_body"),
+    response_headers=sa.bindparam("answer_headers"))
+
+
 def claim(*, scope: str, key: str, request_hash: str, ttl_hours: int, lock_seconds: int) -> Claim | Replay:
     """Commit a 'running' claim on the key in its own short transaction, or say why not."""
     now = utcnow()
     for _ in range(3):
         # A Core INSERT ... RETURNING: no unit of work, and no ORM object whose expired id would be loaded
         # again after the commit.
-        insert = sa.insert(IdempotencyRecord).values(
-            client_scope=scope, key=key, request_hash=request_hash, state="running",
-            locked_at=now, created_at=now, expires_at=now + timedelta(hours=ttl_hours),
-        ).returning(IdempotencyRecord.id)
+        values = {"client_scope": scope, "key": key, "request_hash": request_hash, "state": "running",
+                  "locked_at": now, "created_at": now, "expires_at": now + timedelta(hours=ttl_hours)}
         try:
             # On PostgreSQL one round trip that commits itself, instead of BEGIN, INSERT and COMMIT.
-            rows = bulk.execute_self_committing(insert)
+            rows = bulk.execute_self_committing(_CLAIM, values)
             if rows is None:
-                rows = db.session.execute(insert).all()
+                rows = db.session.connection().execute(_CLAIM, values).all()
                 db.session.commit()
             return Claim(rows[0][0])
         except IntegrityError:
@@ -91,11 +98,8 @@ def claim(*, scope: str, key: str, request_hash: str, ttl_hours: int, lock_secon
 def complete(record: Claim, *, status: int, body: str, headers: dict) -> None:
     """Joined to the caller's transaction: the answer is stored exactly when the work is committed."""
     # On the session's connection as a Core statement: no ORM bulk-update bookkeeping for a row no object holds.
-    db.session.connection().execute(
-        sa.update(IdempotencyRecord.__table__)
-        .where(IdempotencyRecord.__table__.c.id == record.id)
-        .values(state="done", response_status=status, response_body=body, response_headers=headers)
-    )
+    db.session.connection().execute(_COMPLETE, {"claim_id": record.id, "answer_status": status,
+                                                "answer_body": body, "answer_headers": headers})
 
 
 def release(record: Claim) -> None:
