@@ -148,13 +148,15 @@ def _targets(message: OutboxMessage) -> list[tuple[str, str, str | None, str]]:
     return targets
 
 
-def handle_message(outbox_id: int, *, known: dict[str, Delivery] | None = None) -> dict:
-    """Deliver every notification an outbox message stands for; already-sent ones are skipped."""
+def handle_message(outbox_id: int, *, known: dict[str, Delivery] | None = None,
+                   targets: list[tuple[str, str, str | None, str]] | None = None) -> dict:
+    """Deliver every notification an outbox message stands for; already-sent ones are skipped. A batch passes
+    the recipients (`targets`) and recorded deliveries (`known`) it has already worked out."""
     message = db.session.get(OutboxMessage, outbox_id)
     if message is None:
         return {"sent": 0, "skipped": 0}
     sent = skipped = 0
-    for channel, target, secret, subject in _targets(message):
+    for channel, target, secret, subject in (_targets(message) if targets is None else targets):
         row = _claim(key=f"{outbox_id}:{channel}:{target}", outbox_id=outbox_id, channel=channel, target=target,
                      topic=message.topic, known=known)
         if row is None:
@@ -197,7 +199,8 @@ def _deliver_batch(outbox_ids: list[int]) -> dict:
     totals = {"messages": len(outbox_ids), "processed": 0, "sent": 0, "skipped": 0}
     # A message nobody is to hear of (no webhook, no e-mail for its topic) has nothing to send: all of those
     # are marked processed by one UPDATE and one commit, instead of a transaction each.
-    silent = [m.id for m in pending if not _targets(m)]
+    targets = {m.id: _targets(m) for m in pending}
+    silent = [message_id for message_id, recipients in targets.items() if not recipients]
     if silent:
         db.session.execute(sa.update(OutboxMessage.__table__).where(
             OutboxMessage.__table__.c.id.in_(silent), OutboxMessage.__table__.c.processed_at.is_(None),
@@ -205,13 +208,12 @@ def _deliver_batch(outbox_ids: list[int]) -> dict:
         db.session.commit()
         totals["processed"] += len(silent)
     # The deliveries already recorded for the others, in one query: a new key needs no look-up of its own.
-    silent_ids = set(silent)
-    rest = [m.id for m in pending if m.id not in silent_ids]
+    rest = [message_id for message_id, recipients in targets.items() if recipients]
     known = {d.key: d for d in db.session.scalars(sa.select(Delivery).where(Delivery.outbox_id.in_(rest)))} if rest else {}
     failed = []
     for message_id in rest:
         try:
-            result = handle_message(message_id, known=known)
+            result = handle_message(message_id, known=known, targets=targets[message_id])
             db.session.commit()
         except DeliveryFailed:
             db.session.rollback()
@@ -220,7 +222,7 @@ def _deliver_batch(outbox_ids: list[int]) -> dict:
         totals["processed"] += 1
         totals["sent"] += result["sent"]
         totals["skipped"] += result["skipped"]
-    del items, agencies, known
+    del items, agencies, known, targets
     if failed:
         raise DeliveryFailed(f"{len(failed)} of {len(outbox_ids)} messages not delivered: {failed[:20]}")
     return totals

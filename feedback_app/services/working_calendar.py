@@ -87,23 +87,14 @@ class WorkingCalendar:
 
     def add_working_time(self, start: datetime, *, hours: float = 0, days: float = 0) -> datetime:
         """The instant when `hours` + `days` of working time have passed since `start`; always inside office hours."""
-        remaining = timedelta(hours=hours) + self.day_length * days
-        if remaining < timedelta(0):
-            raise ValueError("working time to add must not be negative")
-        for day in self._days_from(start):
-            for period_start, period_end in self.periods(day):
-                if period_end <= start:
-                    continue
-                begin = max(period_start, start)
-                available = period_end - begin
-                if remaining <= available and (remaining > timedelta(0) or begin < period_end):
-                    return begin + remaining
-                remaining -= available
-        raise ValueError("no working time within ten years: check the calendar")
+        return self._add_spans(start, [timedelta(hours=hours) + self.day_length * days])[0]
 
     def add_working_times(self, start: datetime, hours: list[float]) -> list[datetime]:
         """`add_working_time(start, hours=h)` for each h, in one walk over the days (a new item's four marks)."""
-        targets = sorted((timedelta(hours=h), i) for i, h in enumerate(hours))
+        return self._add_spans(start, [timedelta(hours=h) for h in hours])
+
+    def _add_spans(self, start: datetime, spans: list[timedelta]) -> list[datetime]:
+        targets = sorted((span, i) for i, span in enumerate(spans))
         if not targets:
             return []
         if targets[0][0] < timedelta(0):
