@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy.orm import object_mapper
 
 from feedback_app.extensions import db
-from feedback_app.models import Attachment, FeedbackItem, ItemContact, ItemEvent, OutboxMessage
+from feedback_app.models import Attachment, FeedbackItem, IdempotencyRecord, ItemContact, ItemEvent, OutboxMessage
 
 # Parents before children: SQLite checks the foreign keys row by row.
 INSERT_ORDER = (FeedbackItem, ItemContact, ItemEvent, Attachment, OutboxMessage)
@@ -56,6 +56,11 @@ SOLE_TRANSACTION = "bulk.sole_transaction"
 # Set while a statement that commits itself runs: a connection cut then may have committed, so the
 # wrapper must not run the view again.
 SELF_COMMITTING = "bulk.self_committing"
+# Set by the wrapper when the request's Idempotency-Key record is to be written by the same statement as the
+# view's rows (`insert_with_claim`): `insert_pending(last_write=True)` then keeps the rows aside (under
+# DEFERRED) until the view's answer, which the record stores, is known.
+CLAIM_IN_STATEMENT = "bulk.claim_in_statement"
+DEFERRED = "bulk.deferred"
 
 
 _collected: ContextVar[list | None] = ContextVar("bulk_collected", default=None)
@@ -118,6 +123,9 @@ def insert_pending(*, last_write: bool = False) -> None:
         collected.clear()
         if any(obj in session for obj in pending):
             raise RuntimeError("a collected row was also added to the session")
+        if last_write and session.info.get(CLAIM_IN_STATEMENT):
+            session.info[DEFERRED] = _by_model(pending)
+            return
         _insert_rows(session, _by_model(pending), last_write=last_write)
         return
     if any(isinstance(obj, INSERT_ORDER) for obj in session.dirty):
@@ -142,8 +150,9 @@ def _by_model(pending: list) -> dict[type, list]:
     return by_model
 
 
-def _insert_rows(session, by_model: dict, *, last_write: bool = False) -> None:
-    groups: list[tuple] = []  # (table, keys, rows)
+def _groups(by_model: dict) -> list[tuple]:
+    """(table, keys, rows) for each INSERT to run, parents first."""
+    groups: list[tuple] = []
     for model in INSERT_ORDER:
         objects = by_model.get(model)
         if not objects:
@@ -153,6 +162,11 @@ def _insert_rows(session, by_model: dict, *, last_write: bool = False) -> None:
         for row in (_row(obj) for obj in objects):
             by_keys.setdefault(tuple(sorted(row)), []).append(row)
         groups.extend((model.__table__, keys, rows) for keys, rows in by_keys.items())
+    return groups
+
+
+def _insert_rows(session, by_model: dict, *, last_write: bool = False) -> None:
+    groups = _groups(by_model)
     if not groups:
         return
     sole = last_write and session.info.get(SOLE_TRANSACTION)
@@ -174,24 +188,72 @@ def _insert_rows(session, by_model: dict, *, last_write: bool = False) -> None:
     _postgresql_insert(session, connection, groups, self_commit=bool(sole and idle))
 
 
-def _postgresql_insert(session, connection, groups: list[tuple], *, self_commit: bool) -> None:
+def _postgresql_insert(session, connection, groups: list[tuple], *, self_commit: bool, claim: dict | None = None):
     """One statement, one round trip, one parameter per table. The parents' INSERTs ride as data-modifying CTEs
     of the last one (the foreign keys are checked at the end of the statement, when every row is there), and
     each table's rows travel as one JSON array read by json_populate_recordset: short SQL that psycopg and
     PostgreSQL cache, whatever the number of rows. With `self_commit` the statement runs in autocommit: its
-    own transaction, all or nothing."""
-    shape = tuple((table.name, keys) for table, keys, _rows in groups)
+    own transaction, all or nothing.
+
+    With `claim` (an Idempotency-Key record) the statement first inserts the record, unless the key is already
+    there, and inserts the rest only if it did: it returns whether the key was claimed (the rows written)."""
+    shape = (tuple((table.name, keys) for table, keys, _rows in groups), tuple(sorted(claim)) if claim else None)
     sql = _POSTGRESQL_STATEMENTS.get(shape)
     if sql is None:
-        sql = _POSTGRESQL_STATEMENTS[shape] = _build_postgresql(connection.dialect, groups)
-    params = {f"g{g}": orjson.dumps(rows, default=_json_value, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
-              for g, (_table, _keys, rows) in enumerate(groups)}
+        sql = _POSTGRESQL_STATEMENTS[shape] = _build_postgresql(connection.dialect, groups, claim)
+    params = {f"g{g}": _json_rows(rows) for g, (_table, _keys, rows) in enumerate(groups)}
+    if claim:
+        params["claim"] = _json_rows([claim])
     if not self_commit:
-        connection.exec_driver_sql(sql, params)
-        return
-    session.info[SELF_COMMITTING] = True
-    with autocommit(connection):
-        connection.exec_driver_sql(sql, params)
+        result = connection.exec_driver_sql(sql, params)
+    else:
+        session.info[SELF_COMMITTING] = True
+        with autocommit(connection):
+            result = connection.exec_driver_sql(sql, params)
+    return bool(result.scalar()) if claim else None
+
+
+def _json_rows(rows: list[dict]) -> str:
+    return orjson.dumps(rows, default=_json_value, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+
+
+_CLAIM_UNIQUE = ("client_scope", "key")
+
+
+def insert_with_claim(record: dict) -> bool:
+    """Write the Idempotency-Key `record` (its answer filled in) together with the rows `insert_pending` kept
+    aside, all or nothing; False, with nothing written, when the key is already taken (the caller then looks
+    at the record that holds it). On PostgreSQL with intake's rows this is one statement, which commits
+    itself when nothing else was written in the request: the claim, the work and the stored answer in one
+    round trip, instead of a committed claim, the work, and the answer in a second transaction.
+
+    Two requests with one key: the second's INSERT waits on the unique index until the first commits, then
+    inserts nothing."""
+    session = db.session
+    by_model = session.info.pop(DEFERRED, None)
+    table = IdempotencyRecord.__table__
+    if by_model is not None and db.engine.dialect.name == "postgresql":
+        groups = _groups(by_model)
+        if session.info.get(SOLE_TRANSACTION) and not session().in_transaction():
+            with db.engine.connect() as connection:
+                return _postgresql_insert(session, connection, groups, self_commit=True, claim=record)
+        connection = session.connection()
+        from psycopg.pq import TransactionStatus
+
+        idle = connection.connection.dbapi_connection.info.transaction_status == TransactionStatus.IDLE
+        return _postgresql_insert(session, connection, groups, self_commit=bool(session.info.get(SOLE_TRANSACTION)
+                                                                                 and idle), claim=record)
+    # Elsewhere (SQLite, or a view that wrote through the session): the record joins the view's transaction.
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table).values(record).on_conflict_do_nothing(index_elements=list(_CLAIM_UNIQUE))
+    if session.connection().execute(statement.returning(table.c.id)).first() is None:
+        return False
+    if by_model:
+        _insert_rows(session, by_model)
+    return True
 
 
 @contextmanager
@@ -219,13 +281,25 @@ def execute_self_committing(statement, parameters: dict | None = None) -> list |
 _POSTGRESQL_STATEMENTS: dict[tuple, str] = {}
 
 
-def _build_postgresql(dialect, groups: list[tuple]) -> str:
+def _build_postgresql(dialect, groups: list[tuple], claim: dict | None = None) -> str:
     quote = dialect.identifier_preparer.quote
-    parts = []
-    for g, (table, keys, _rows) in enumerate(groups):
+
+    def insert(table, keys, param: str, condition: str = "") -> str:
         columns = ", ".join(quote(table.c[key].name) for key in keys)
-        parts.append(f"INSERT INTO {quote(table.name)} ({columns}) SELECT {columns} "
-                     f"FROM json_populate_recordset(NULL::{quote(table.name)}, %(g{g})s::json)")
+        return (f"INSERT INTO {quote(table.name)} ({columns}) SELECT {columns} "
+                f"FROM json_populate_recordset(NULL::{quote(table.name)}, %({param})s::json){condition}")
+
+    if claim:
+        # The rows go in only if the key's record did: the record's RETURNING is empty on a conflict. Every
+        # data-modifying CTE runs whether or not the final SELECT reads it.
+        records = IdempotencyRecord.__table__
+        unique = ", ".join(quote(c) for c in _CLAIM_UNIQUE)
+        ctes = [("intake_claim", insert(records, sorted(claim), "claim")
+                 + f" ON CONFLICT ({unique}) DO NOTHING RETURNING {quote(records.c.id.name)}")]
+        ctes += [(f"intake_{g}", insert(table, keys, f"g{g}", " WHERE EXISTS (SELECT 1 FROM intake_claim)"))
+                 for g, (table, keys, _rows) in enumerate(groups)]
+        return "WITH " + ", ".join(f"{name} AS ({cte})" for name, cte in ctes) + " SELECT count(*) FROM intake_claim"
+    parts = [insert(table, keys, f"g{g}") for g, (table, keys, _rows) in enumerate(groups)]
     *ctes, last = parts
     if not ctes:
         return last

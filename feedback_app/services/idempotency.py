@@ -48,14 +48,20 @@ _COMPLETE = sa.update(_RECORDS).where(_RECORDS.c.id == sa.bindparam("claim_id"))
     response_headers=sa.bindparam("answer_headers"))
 
 
+def new_record(*, scope: str, key: str, request_hash: str, ttl_hours: int) -> dict:
+    """The columns of a key's record as a claim writes it ('running'; its answer is added when known)."""
+    now = utcnow()
+    return {"client_scope": scope, "key": key, "request_hash": request_hash, "state": "running",
+            "locked_at": now, "created_at": now, "expires_at": now + timedelta(hours=ttl_hours)}
+
+
 def claim(*, scope: str, key: str, request_hash: str, ttl_hours: int, lock_seconds: int) -> Claim | Replay:
     """Commit a 'running' claim on the key in its own short transaction, or say why not."""
     now = utcnow()
     for _ in range(3):
         # A Core INSERT ... RETURNING: no unit of work, and no ORM object whose expired id would be loaded
         # again after the commit.
-        values = {"client_scope": scope, "key": key, "request_hash": request_hash, "state": "running",
-                  "locked_at": now, "created_at": now, "expires_at": now + timedelta(hours=ttl_hours)}
+        values = new_record(scope=scope, key=key, request_hash=request_hash, ttl_hours=ttl_hours)
         try:
             # On PostgreSQL one round trip that commits itself, instead of BEGIN, INSERT and COMMIT.
             rows = bulk.execute_self_committing(_CLAIM, values)

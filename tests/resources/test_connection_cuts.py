@@ -3,12 +3,14 @@ before its commit is retried on a fresh connection and stored once; any other re
 retry, never a 500. On PostgreSQL the cut is real: the request's own backend is terminated."""
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 from feedback_app.extensions import db
-from feedback_app.models import FeedbackItem, OutboxMessage
+from feedback_app.models import FeedbackItem, IdempotencyRecord, OutboxMessage
 from tests.factories import ROAD_REPORT
 
 
@@ -123,25 +125,37 @@ def test_a_cut_during_a_self_committing_insert_is_a_503_and_not_run_again(client
     assert client.post("/api/v1/feedback", json=ROAD_REPORT).status_code == 201
 
 
-def test_self_committing_only_without_an_idempotency_key(client, app):
-    """The statement commits itself only when it is the transaction's one write: with an Idempotency-Key the
-    key's record shares the transaction, and the insert runs inside it."""
+def test_a_keyed_submission_is_one_self_committing_statement_with_its_key_record(client, app):
+    """With an Idempotency-Key too, the submission is one statement that commits itself: the key's record,
+    its stored answer and the item's rows together (no separate claim, no second transaction for the answer).
+    A replay of the key writes nothing: its statement finds the key taken, and the stored answer is sent."""
     engine = _postgresql_engine(app)
-    modes = []
+    statements = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        if "json_populate_recordset" in statement:
-            modes.append(conn.connection.dbapi_connection.autocommit)
+        statements.append((statement, conn.connection.dbapi_connection.autocommit))
 
     assert client.post("/api/v1/feedback", json=ROAD_REPORT).status_code == 201  # fills the caches
     sa.event.listen(engine, "before_cursor_execute", record)
     try:
         assert client.post("/api/v1/feedback", json=ROAD_REPORT).status_code == 201
-        assert client.post("/api/v1/feedback", json=ROAD_REPORT, headers={"Idempotency-Key": "k-1"}).status_code == 201
+        keyless = list(statements)
+        first = client.post("/api/v1/feedback", json=ROAD_REPORT, headers={"Idempotency-Key": "k-1"})
+        keyed = statements[len(keyless):]
+        again = client.post("/api/v1/feedback", json=ROAD_REPORT, headers={"Idempotency-Key": "k-1"})
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
-    assert modes == [True, False]
+    assert [mode for sql, mode in keyless if "json_populate_recordset" in sql] == [True]
+    assert len(keyed) == 1, [sql[:80] for sql, _ in keyed]
+    sql, mode = keyed[0]
+    assert mode is True and "idempotency_records" in sql and "feedback_items" in sql
+    assert first.status_code == again.status_code == 201 and again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert _count(app, FeedbackItem) == 3 and _count(app, OutboxMessage) == 6
+    with app.app_context():
+        stored = db.session.scalars(sa.select(IdempotencyRecord)).one()
+        assert stored.state == "done" and stored.response_status == 201
+        assert json.loads(stored.response_body) == first.get_json()
 
 
 def test_a_rollback_that_fails_on_a_lost_connection_still_answers_503(client, app, monkeypatch):

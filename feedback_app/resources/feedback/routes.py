@@ -80,7 +80,7 @@ class FeedbackCollection(MethodView):
     @blp.alt_response(415, description="Not JSON or multipart, or a file that is not an image or MP4")
     @blp.alt_response(429, description="Too many submissions")
     @rate_limit(_submit_limit, methods=["POST"])
-    @transactional
+    @transactional(claim_in_statement=True)
     @blp.response(201, FeedbackCreatedSchema)
     def post(self):
         """Submit a complaint or recommendation (JSON, or multipart with up to 5 photos or videos)."""
