@@ -29,7 +29,72 @@ CASES = {
     "load-submit": "a submission as bench/load.py sends it: app backend's API key, a device id, an "
                    "Idempotency-Key, rate limits on (Redis on 127.0.0.1)",
     "track": "the public tracking view of an existing item (GET /api/v1/feedback/{code})",
+    "deliver": "the notifications worker: outbox batches of 50 as the relay makes them (an intake's "
+               "item.received, silent, and item.routed, a signed webhook to its agency on 127.0.0.1); per message",
 }
+
+
+def serve_webhooks() -> None:
+    """A receiver for the agencies' webhooks (run as a process of its own, whose work is not counted): it
+    prints its port, then answers every POST with 204."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Hook(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+def deliver(app, client, bodies, requests: int) -> None:
+    """Count the worker's delivery of `requests` outbox messages (the relay's batches of 50, run in order)."""
+    import sqlalchemy as sa
+
+    from feedback_app.extensions import db
+    from feedback_app.models import Agency, OutboxMessage
+    from feedback_app.services import notifications
+    from feedback_app.services.relay import BATCH_SIZE
+
+    # Started by exec, not fork: valgrind does not follow it, so the receiver's work is not counted.
+    receiver = subprocess.Popen([sys.executable, __file__, "--serve-webhooks"], stdout=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{receiver.stdout.readline().strip()}"
+    with app.app_context():
+        for agency in db.session.scalars(sa.select(Agency)):
+            agency.webhook_url, agency.webhook_secret = f"{url}/hook/{agency.code}", "cost-bench-secret"
+        db.session.commit()
+    for i in range((requests + 400) // 2 + 1):  # two outbox messages per submission
+        assert client.post("/api/v1/feedback", json=bodies[i % len(bodies)]).status_code == 201
+    with app.app_context():
+        ids = db.session.scalars(sa.select(OutboxMessage.id).order_by(OutboxMessage.id)).all()
+    batches = [ids[i:i + BATCH_SIZE] for i in range(0, len(ids), BATCH_SIZE)]
+    warm, counted = batches[:400 // BATCH_SIZE], batches[400 // BATCH_SIZE:][:requests // BATCH_SIZE]
+
+    def run(chunk):
+        with app.app_context():
+            notifications.handle_batch(chunk)
+            db.session.remove()
+
+    for chunk in warm:
+        run(chunk)
+    subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
+    for chunk in counted:
+        run(chunk)
+    subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
+    with app.app_context():
+        left = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.processed_at.is_(None), OutboxMessage.id <= counted[-1][-1]))
+    receiver.kill()
+    assert left == 0, f"{left} messages not processed"
 
 
 def child(case: str, requests: int) -> None:
@@ -53,6 +118,10 @@ def child(case: str, requests: int) -> None:
         app = create_app()
     client = app.test_client()
     bodies = payloads()
+    if case == "deliver":
+        deliver(app, client, bodies, requests)
+        shutil.rmtree(env["INSTANCE_PATH"], ignore_errors=True)
+        return
     headers = lambda i: {}  # noqa: E731
     if case == "load-submit":
         from feedback_app.extensions import db
@@ -96,6 +165,10 @@ def measure(case: str, requests: int) -> float:
     found = re.search(r"Collected : (\d+)", result.stderr)
     if result.returncode != 0 or not found:
         raise SystemExit(f"callgrind run of {case} failed:\n{result.stderr[-2000:]}")
+    if case == "deliver":  # whole batches only
+        from feedback_app.services.relay import BATCH_SIZE
+
+        requests = requests // BATCH_SIZE * BATCH_SIZE
     return int(found.group(1)) / requests
 
 
@@ -106,7 +179,11 @@ def main() -> None:
                         help="what to count (repeatable); default: real and reference. " +
                              "; ".join(f"{k}: {v}" for k, v in CASES.items()))
     parser.add_argument("--child", choices=sorted(CASES), help=argparse.SUPPRESS)
+    parser.add_argument("--serve-webhooks", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_webhooks:
+        serve_webhooks()
+        return
     if args.child:
         child(args.child, args.requests)
         return
@@ -114,7 +191,8 @@ def main() -> None:
         raise SystemExit("valgrind is needed: apt-get install valgrind")
     figures = {case: measure(case, args.requests) for case in (args.case or ["real", "reference"])}
     for case, per_request in figures.items():
-        print(f"{case:12s} {per_request / 1e6:6.2f} M instructions per request ({args.requests} counted)")
+        unit = "outbox message" if case == "deliver" else "request"
+        print(f"{case:12s} {per_request / 1e6:6.2f} M instructions per {unit} ({args.requests} counted)")
     if "real" in figures and "reference" in figures:
         print(f"reference/real: {figures['reference'] / figures['real']:.2f}")
 

@@ -165,6 +165,33 @@ def test_a_failing_receiver_is_retried_with_the_same_delivery_id(app, client, wa
         assert row.attempts == 2 and row.status == "sent"
 
 
+def test_a_key_a_twin_job_recorded_after_the_batch_looked_is_not_sent_again(app, client, water_agency_hook):
+    """A batch looks up its messages' deliveries once; a twin job (the same batch re-queued) may record one
+    in between. The insert then finds the key taken: sent is skipped, pending is tried under the same id."""
+    import feedback_app.services.notifications as notifications
+
+    submit_water(client)
+    with app.app_context():
+        message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.topic == "item.routed"))
+        (channel, target, secret, subject), = notifications._targets(message)
+        key = f"{message.id}:{channel}:{target}"
+        twin = notifications._claim(key=key, outbox_id=message.id, channel=channel, target=target,
+                                    topic=message.topic, known={})
+        db.session.commit()  # the twin's row, still pending
+        again = notifications._claim(key=key, outbox_id=message.id, channel=channel, target=target,
+                                     topic=message.topic, known={})
+        assert again is not None and again.id == twin.id
+        db.session.execute(sa.update(Delivery).values(status="sent"))
+        db.session.commit()
+        assert notifications._claim(key=key, outbox_id=message.id, channel=channel, target=target,
+                                    topic=message.topic, known={}) is None
+        assert handle_message(message.id, known={}, targets=[(channel, target, secret, subject)]) == {
+            "sent": 0, "skipped": 1}
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 1
+    assert water_agency_hook == []
+
+
 def test_a_failing_delivery_does_not_hold_up_the_rest_of_its_batch(app, client, water_agency_hook, monkeypatch):
     import feedback_app.services.notifications as notifications
     from workers.jobs import handle_outbox_batch
