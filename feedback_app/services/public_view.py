@@ -7,7 +7,7 @@ import unicodedata
 import sqlalchemy as sa
 
 from feedback_app.extensions import db
-from feedback_app.models import Area, FeedbackItem
+from feedback_app.models import Area, Attachment, FeedbackItem, ItemEvent
 from feedback_app.services.directory import directory, find_area
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", re.UNICODE)
@@ -52,11 +52,22 @@ def mask_names(text: str | None, names: list[str]) -> str | None:
     return text
 
 
+# Built once, read as plain rows: the tracking view is the most read page, and loading the item's events and
+# attachments as ORM collections cost more than the rest of it. Only the public ones leave the database.
+_EVENTS = ItemEvent.__table__
+_PUBLIC_EVENTS = (sa.select(_EVENTS.c.kind, _EVENTS.c.to_status, _EVENTS.c.created_at, _EVENTS.c.actor_kind,
+                            _EVENTS.c.message)
+                  .where(_EVENTS.c.item_id == sa.bindparam("item_id"), _EVENTS.c.public.is_(True))
+                  .order_by(_EVENTS.c.id))
+_ATTACHMENTS = Attachment.__table__
+_PUBLIC_ATTACHMENTS = (sa.select(_ATTACHMENTS)
+                       .where(_ATTACHMENTS.c.item_id == sa.bindparam("item_id"), _ATTACHMENTS.c.public.is_(True))
+                       .order_by(_ATTACHMENTS.c.created_at))
+
+
 def public_timeline(item: FeedbackItem) -> list[dict]:
     entries = []
-    for event in item.events:
-        if not event.public:
-            continue
+    for event in db.session.execute(_PUBLIC_EVENTS, {"item_id": item.id}):
         entries.append({
             "kind": event.kind,
             "status": event.to_status,
@@ -89,8 +100,10 @@ def public_view(item: FeedbackItem, *, with_timeline: bool = True) -> dict:
 
 
 def public_attachments(item: FeedbackItem) -> list:
-    """The agency's evidence always; the citizen's own photos only with their consent."""
-    return [a for a in item.attachments if a.public and (item.consent_public or a.uploaded_by != "citizen")]
+    """The agency's evidence always; the citizen's own photos only with their consent (rows with the
+    attachment's columns as attributes)."""
+    return [a for a in db.session.execute(_PUBLIC_ATTACHMENTS, {"item_id": item.id})
+            if item.consent_public or a.uploaded_by != "citizen"]
 
 
 def _original(item: FeedbackItem) -> dict | None:
