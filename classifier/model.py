@@ -43,6 +43,7 @@ CALIBRATION_FOLDS = 3
 SVM_C = 0.3
 MIN_DF = 5
 CHAR_NGRAMS = (3, 5)
+BATCH_SLICE = 1000
 
 Progress = Callable[[str], None]
 
@@ -296,24 +297,43 @@ class TrainedModel:
         texts = ["" if t is None else t for t in texts]
         if not texts:
             return np.zeros((0, len(self.labels_array)))
-        return self.pipeline.predict_proba(as_documents(texts, areas))
+        # The pipeline's own arithmetic (a test checks they agree), without its
+        # per-call validation and with one product for every calibrated member.
+        # Slices of a large batch keep the temporary arrays small and in the cache.
+        documents = as_documents(texts, areas)
+        step = BATCH_SLICE
+        return np.vstack(
+            [
+                self._scorer.predict_proba_rows(self._features.transform(documents[i : i + step]))
+                for i in range(0, len(documents), step)
+            ]
+        )
 
     def predict_proba_one(self, text: str, area: str | None = None) -> np.ndarray:
         """The probabilities of predict_proba for one text, via the fast path."""
         ids, values = self._features.transform_one(text, area)
         return self._scorer.predict_proba(ids, values)
 
-    def _prediction(self, proba: np.ndarray, k: int) -> Prediction:
-        k = max(1, min(int(k), len(proba)))
-        order = np.argsort(-proba, kind="stable")[:k]
-        top = [(str(self.labels_array[i]), float(proba[i])) for i in order]
-        label, probability = top[0]
-        return Prediction(
-            label=label,
-            probability=probability,
-            auto_route=probability >= self.threshold_for(label),
-            top=top,
-        )
+    def _predictions(self, proba: np.ndarray, k: int) -> list[Prediction]:
+        """Predictions of rows of probabilities: the k most probable labels of each, best first."""
+        k = max(1, min(int(k), proba.shape[1]))
+        order = np.argsort(-proba, axis=1, kind="stable")[:, :k]
+        # Flat lists of plain str and float: no per-row lists for the garbage collector.
+        labels = [str(label) for label in self.labels_array[order].ravel().tolist()]
+        probabilities = np.take_along_axis(proba, order, axis=1).ravel().tolist()
+        predictions = []
+        for start in range(0, len(labels), k):
+            top = list(zip(labels[start : start + k], probabilities[start : start + k]))
+            label, probability = top[0]
+            predictions.append(
+                Prediction(
+                    label=label,
+                    probability=probability,
+                    auto_route=probability >= self.threshold_for(label),
+                    top=top,
+                )
+            )
+        return predictions
 
     def predict(
         self, texts: Sequence[str], areas: Sequence[str | None] | None = None, k: int = 3
@@ -326,10 +346,10 @@ class TrainedModel:
             raise ValueError(f"{len(texts)} texts but {len(areas)} areas")
         if len(texts) == 1:
             return [self.predict_one(texts[0], areas[0] if areas is not None else None, k)]
-        return [self._prediction(row, k) for row in self.predict_proba(texts, areas)]
+        return self._predictions(self.predict_proba(texts, areas), k)
 
     def predict_one(self, text: str, area: str | None = None, k: int = 3) -> Prediction:
-        return self._prediction(self.predict_proba_one(text, area), k)
+        return self._predictions(self.predict_proba_one(text, area)[None, :], k)[0]
 
     # ---- evaluation ---------------------------------------------------------------
 

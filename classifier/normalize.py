@@ -11,7 +11,9 @@ __all__ = [
     "PHONE_TOKEN",
     "URL_TOKEN",
     "normalize_text",
+    "normalize_untoned",
     "place_tone_mark",
+    "place_tone_marks",
     "strip_diacritics",
 ]
 
@@ -48,7 +50,10 @@ _URL = re.compile(
 _URL_HINT = re.compile(
     r"://|www\.|\.(?:com|net|org|info|biz|gov|edu|int|vn|hu|io|co|uk|de|fr|us|eu|me|ly|app)\b"
 )
-_DIGIT = re.compile(r"\d")
+# Every number _mask_phones masks has 7 or more digits with at most two of
+# " .-()" between neighbouring digits. Unlike _PHONE this starts with a plain
+# character class, which the regex engine skips to quickly: a cheap first test.
+_PHONE_HINT = re.compile(r"\d(?:[\s.\-()]{0,2}\d){6}")
 # Candidates are generous; _phone_digits() then demands enough digits, so dates
 # (01.02.2024), amounts (12.500.000) and house numbers survive.
 _PHONE = re.compile(
@@ -139,6 +144,29 @@ _TONED_LETTER_CLASS = "".join(
 _TONED_WORD = re.compile(rf"(?<![^\W\d_])(?=[^\W\d_]*[{_TONED_LETTER_CLASS}])[^\W\d_]+")
 
 
+# What a word must look like for _place_tone_mark to change it: consonants, then
+# vowels, then consonants, letters possibly carrying marks (in any composition).
+# A cheap first test: most foreign words (Hungarian "járda", "utca") fail it.
+_MARK_CHARS = "".join(sorted(_TONES | _MODIFIERS))
+_CONSONANT_CHARS = "".join(
+    sorted({ch for c in "bcdđghklmnpqrstvx" for t in ("", *_TONES) for ch in unicodedata.normalize("NFC", c + t)})
+)
+_VOWEL_CHARS = "".join(
+    sorted(
+        {
+            ch
+            for v in "aeiouy"
+            for m in ("", *_MODIFIERS)
+            for t in ("", *_TONES)
+            for ch in unicodedata.normalize("NFC", v + m + t)
+        }
+    )
+)
+_SYLLABLE_SHAPE = re.compile(
+    f"[{_CONSONANT_CHARS}{_MARK_CHARS}]*[{_VOWEL_CHARS}{_MARK_CHARS}]+[{_CONSONANT_CHARS}{_MARK_CHARS}]*"
+)
+
+
 @lru_cache(maxsize=65536)
 def place_tone_mark(syllable: str) -> str:
     """Put the tone of one lower-case Vietnamese syllable where the traditional style puts it.
@@ -146,6 +174,12 @@ def place_tone_mark(syllable: str) -> str:
     Traditional ("kiểu cũ") placement is the canonical one: hòa, thủy, khỏe, quý.
     Anything that is not a single well-formed syllable with one tone comes back unchanged.
     """
+    if not _SYLLABLE_SHAPE.fullmatch(syllable):
+        return syllable
+    return _place_tone_mark(syllable)
+
+
+def _place_tone_mark(syllable: str) -> str:
     letters: list[list[str]] = []  # [base, modifiers]
     tone = ""
     for ch in unicodedata.normalize("NFD", syllable):
@@ -233,6 +267,18 @@ def normalize_text(text: str) -> str:
     traditional style, URLs / e-mail addresses / phone numbers replaced by
     ``_url_`` / ``_email_`` / ``_phone_``. Never raises for a str; idempotent.
     """
+    known = _RETONED_CHUNKS.get
+    return " ".join([known(chunk) or _retone_chunk(chunk) for chunk in normalize_untoned(text).split()])
+
+
+def normalize_untoned(text: str) -> str:
+    """``normalize_text`` without the tone placement, which only moves marks inside words.
+
+    Tone placement works on runs of letters, and a run never straddles two ``\\w+``
+    words, so ``place_tone_marks`` applied to each word of this text gives the words of
+    ``normalize_text``: callers that cache per word place the tones once per
+    distinct word instead of once per text.
+    """
     if not isinstance(text, str):
         text = "" if text is None else str(text)
     if not text:
@@ -247,10 +293,15 @@ def normalize_text(text: str) -> str:
         text = _EMAIL.sub(f" {EMAIL_TOKEN} ", text)
     if _URL_HINT.search(text):
         text = _URL.sub(f" {URL_TOKEN} ", text)
-    if _DIGIT.search(text):
+    if _PHONE_HINT.search(text):
         text = _mask_phones(text)
-    known = _RETONED_CHUNKS.get
-    return " ".join([known(chunk) or _retone_chunk(chunk) for chunk in text.split()])
+    return text
+
+
+def place_tone_marks(text: str) -> str:
+    """The traditional tone placement in every word of ``normalize_untoned``'s output
+    (or of its words joined by any non-letter, to do many words in one call)."""
+    return text if text.isascii() else _TONED_WORD.sub(_retone, text)
 
 
 # Letters with a stroke or a special shape have no decomposition, so NFD keeps them.

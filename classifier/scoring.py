@@ -10,11 +10,13 @@ __all__ = ["FastScorer"]
 
 
 class FastScorer:
-    """Reproduces ``CalibratedClassifierCV(LinearSVC, method="sigmoid").predict_proba`` for one row.
+    """Reproduces ``CalibratedClassifierCV(LinearSVC, method="sigmoid").predict_proba``.
 
     Pipeline.predict_proba on a single text spends most of its time validating
     inputs and building tiny scipy matrices; this does the same arithmetic on the
-    few hundred non-zero features of that text. Tests check both agree.
+    few hundred non-zero features of that text, and for a batch one product of
+    the feature matrix with the weights of every member and class at once. Tests
+    check all paths agree.
     """
 
     def __init__(self, calibrated: CalibratedClassifierCV):
@@ -45,16 +47,25 @@ class FastScorer:
         self.n_members = len(calibrated.calibrated_classifiers_)
 
     def predict_proba(self, ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-        decision = values @ self.weights[ids] + self.intercepts
+        """Probabilities of one row given as its non-zero (ids, values)."""
+        return self._calibrated(values @ self.weights[ids] + self.intercepts)
+
+    def predict_proba_rows(self, features) -> np.ndarray:
+        """Probabilities of every row of a sparse feature matrix: one product for the whole batch."""
+        return self._calibrated(features @ self.weights + self.intercepts)
+
+    def _calibrated(self, decision: np.ndarray) -> np.ndarray:
+        """Sigmoid-calibrated, per-member normalised and member-averaged probabilities of
+        decision values (one row, or one row per text)."""
         calibrated = expit(-(self.slopes * decision + self.offsets))
-        proba = np.zeros((self.n_members, self.n_classes))
-        proba[self.members, self.targets] = calibrated
+        proba = np.zeros((*decision.shape[:-1], self.n_members, self.n_classes))
+        proba[..., self.members, self.targets] = calibrated
         if self.n_classes == 2:
-            proba[:, 0] = 1.0 - proba[:, 1]
+            proba[..., 0] = 1.0 - proba[..., 1]
         else:
-            total = proba.sum(axis=1, keepdims=True)
+            total = proba.sum(axis=-1, keepdims=True)
             proba = np.divide(
                 proba, total, out=np.full_like(proba, 1.0 / self.n_classes), where=total != 0
             )
         proba[(1.0 < proba) & (proba <= 1.0 + 1e-5)] = 1.0
-        return proba.mean(axis=0)
+        return proba.mean(axis=-2)
