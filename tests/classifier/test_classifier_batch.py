@@ -7,11 +7,13 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from unittest.mock import patch
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from classifier import ngrams
 from classifier.features import FeedbackVectorizer
 from classifier.ngrams import NgramIndex
 from classifier.normalize import (
@@ -117,12 +119,14 @@ def test_batch_features_match_their_definition(trained, dataset):
     st.text(alphabet="ab é\u0301\udcffx", max_size=40),
 )
 def test_ngram_index_finds_what_a_dictionary_finds(vocabulary, text):
-    index = NgramIndex(vocabulary, np.arange(100, 100 + len(vocabulary)))
     ids = dict(zip(vocabulary, range(100, 100 + len(vocabulary))))
-    found = index.find(text, range(1, 6))
-    for n, row in zip(range(1, 6), found):
-        expected = [ids.get(text[i : i + n], -1) if i + n <= len(text) else -1 for i in range(len(text))]
-        assert row.tolist() == expected
+    for dense_limit in (0, 1 << 20):  # binary searches, tables
+        with patch.object(ngrams, "_DENSE_LIMIT", dense_limit):
+            index = NgramIndex(vocabulary, np.arange(100, 100 + len(vocabulary)))
+        found = index.find(text, range(1, 6))
+        for n, row in zip(range(1, 6), found):
+            expected = [ids.get(text[i : i + n], -1) if i + n <= len(text) else -1 for i in range(len(text))]
+            assert row.tolist() == expected
 
 
 VIETNAMESE = "aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"
