@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from itertools import count, repeat
@@ -13,7 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .ngrams import NgramIndex
-from .normalize import normalize_untoned, place_tone_marks, strip_diacritics
+from .normalize import place_tone_marks, strip_diacritics, untoned_words
 
 __all__ = ["DEFAULT_BLOCK_WEIGHTS", "FIELD_SEPARATOR", "FeedbackVectorizer", "as_documents", "join_fields"]
 
@@ -21,7 +20,6 @@ __all__ = ["DEFAULT_BLOCK_WEIGHTS", "FIELD_SEPARATOR", "FeedbackVectorizer", "as
 # break: normalisation turns it into a space, so the model sees one text.
 FIELD_SEPARATOR = "\n"
 
-_TOKEN = re.compile(r"\w+")
 # Feature blocks; each block is L2-normalised on its own so that long texts with
 # many character n-grams cannot drown the word features.
 _BLOCKS = ("w", "W", "c", "a")
@@ -305,7 +303,7 @@ class FeedbackVectorizer(TransformerMixin, BaseEstimator):
     def transform_one(self, text: object, area: object = None) -> tuple[np.ndarray, np.ndarray]:
         """Sparse features of one document as (sorted ids, values), as in transform but
         without building sparse matrices, which would cost more than the arithmetic."""
-        entries = self._entries(_TOKEN.findall(normalize_untoned(text)))
+        entries = self._entries(untoned_words(text))
         word_ids, bares = zip(*entries) if entries else ((), ())
         bare_ids = self._lookup("W", list(bares))
         key = _area_key(area)
@@ -362,7 +360,7 @@ class _Tokens:
         flat: list[str] = []
         lengths = np.zeros(len(docs), dtype=np.int64)
         for i, (text, _) in enumerate(docs):
-            words = _TOKEN.findall(normalize_untoned(text))
+            words = untoned_words(text)
             flat += words
             lengths[i] = len(words)
         # Words before tone placement: place_tone_marks() runs once per distinct word.

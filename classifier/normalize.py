@@ -12,6 +12,7 @@ __all__ = [
     "URL_TOKEN",
     "normalize_text",
     "normalize_untoned",
+    "untoned_words",
     "place_tone_mark",
     "place_tone_marks",
     "strip_diacritics",
@@ -47,13 +48,17 @@ _URL = re.compile(
     r"\.(?:com|net|org|info|biz|gov|edu|int|vn|hu|io|co|uk|de|fr|us|eu|me|ly|app)(?![\w\-])"
     r"(?:/[^\s<>\"']*[^\s<>\"'.,;:!?)\]}])?"
 )
-_URL_HINT = re.compile(
-    r"://|www\.|\.(?:com|net|org|info|biz|gov|edu|int|vn|hu|io|co|uk|de|fr|us|eu|me|ly|app)\b"
-)
+_WORD = re.compile(r"\w+")
+# Every URL _URL matches has "://", "www." or one of these endings; two plain
+# substring tests and one regex with a literal first character are cheaper
+# than one alternation tried at every position.
+_URL_ENDING = re.compile(r"\.(?:com|net|org|info|biz|gov|edu|int|vn|hu|io|co|uk|de|fr|us|eu|me|ly|app)\b")
 # Every number _mask_phones masks has 7 or more digits with at most two of
 # " .-()" between neighbouring digits. Unlike _PHONE this starts with a plain
 # character class, which the regex engine skips to quickly: a cheap first test.
 _PHONE_HINT = re.compile(r"\d(?:[\s.\-()]{0,2}\d){6}")
+# The same before whitespace is collapsed, where a run of spaces may stand for one.
+_LOOSE_PHONE_HINT = re.compile(r"\d(?:[\s.\-()]*\d){6}")
 # Candidates are generous; _phone_digits() then demands enough digits, so dates
 # (01.02.2024), amounts (12.500.000) and house numbers survive.
 _PHONE = re.compile(
@@ -279,19 +284,41 @@ def normalize_untoned(text: str) -> str:
     ``normalize_text``: callers that cache per word place the tones once per
     distinct word instead of once per text.
     """
+    # Whitespace is unified before masking so "0912  345 678" and "0912 345 678" mask alike.
+    return _masked(" ".join(_folded(text).split()))
+
+
+def untoned_words(text: str) -> list[str]:
+    """The words (``\\w+``) of ``normalize_untoned(text)``.
+
+    Whitespace is collapsed only when something may be masked: the masks are
+    the only step it changes, and words never contain whitespace.
+    """
+    text = _folded(text)
+    if "@" in text or _may_have_url(text) or _LOOSE_PHONE_HINT.search(text):
+        text = _masked(" ".join(text.split()))
+    return _WORD.findall(text)
+
+
+def _folded(text: object) -> str:
+    """Invisible and control characters cleaned up, NFC, case folded."""
     if not isinstance(text, str):
         text = "" if text is None else str(text)
-    if not text:
-        return ""
     if _NEEDS_CLEANUP.search(text):
         text = text.translate(_CLEANUP)
     text = unicodedata.normalize("NFC", text)
-    text = unicodedata.normalize("NFC", text.casefold())
-    # Whitespace is unified before masking so "0912  345 678" and "0912 345 678" mask alike.
-    text = " ".join(text.split())
+    return unicodedata.normalize("NFC", text.casefold())
+
+
+def _may_have_url(text: str) -> bool:
+    return "://" in text or "www." in text or _URL_ENDING.search(text) is not None
+
+
+def _masked(text: str) -> str:
+    """E-mail addresses, URLs and phone numbers of whitespace-collapsed text replaced."""
     if "@" in text:
         text = _EMAIL.sub(f" {EMAIL_TOKEN} ", text)
-    if _URL_HINT.search(text):
+    if _may_have_url(text):
         text = _URL.sub(f" {URL_TOKEN} ", text)
     if _PHONE_HINT.search(text):
         text = _mask_phones(text)

@@ -10,7 +10,7 @@ from collections import Counter
 from unittest.mock import patch
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from classifier import ngrams
@@ -27,6 +27,7 @@ from classifier.normalize import (
     normalize_untoned,
     place_tone_marks,
     strip_diacritics,
+    untoned_words,
 )
 
 FUZZ = settings(max_examples=300, deadline=None)
@@ -134,10 +135,19 @@ MARKED = VIETNAMESE + "".join(sorted(_TONES)) + _MARK_CHARS + "îŏǵńḿjfwzö
 
 
 @FUZZ
-@given(st.one_of(st.text(max_size=200), st.text(alphabet=VIETNAMESE + VIETNAMESE.upper() + " .,0123456789@/:", max_size=200)))
+@given(
+    st.one_of(
+        st.text(max_size=200),
+        st.text(alphabet=VIETNAMESE + VIETNAMESE.upper() + " .,0123456789@/:", max_size=200),
+        st.text(alphabet="0123456789 \t\u00a0.-()+x", max_size=60),
+    )
+)
+@example("gọi 0912   345   678 hoặc 0912\t345\u00a0678")
+@example("xem WWW.Example.COM/a, thư a@b.co, trang x.com")
 def test_tones_placed_word_by_word_give_the_words_of_normalize_text(text):
-    words = [place_tone_marks(word) for word in WORD.findall(normalize_untoned(text))]
-    assert words == WORD.findall(normalize_text(text))
+    expected = WORD.findall(normalize_text(text))
+    assert [place_tone_marks(word) for word in WORD.findall(normalize_untoned(text))] == expected
+    assert [place_tone_marks(word) for word in untoned_words(text)] == expected
 
 
 @FUZZ
