@@ -14,6 +14,7 @@ from email.message import EmailMessage
 
 import sqlalchemy as sa
 import urllib3
+from sqlalchemy.dialects import postgresql
 from flask import current_app
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -134,19 +135,41 @@ _SENT = (sa.update(_DELIVERIES).where(_DELIVERIES.c.key == sa.bindparam("k"))
 _FAILED = (sa.update(_DELIVERIES).where(_DELIVERIES.c.key == sa.bindparam("k"))
            .values(status=sa.case((_DELIVERIES.c.attempts + 1 >= 6, "failed"), else_="pending"),
                    last_error=sa.bindparam("error"), attempts=_DELIVERIES.c.attempts + 1))
-_PROCESSED = sa.update(_OUTBOX).where(_OUTBOX.c.id == sa.bindparam("outbox_id")).values(
+# No parameter is named like a column of either table: an UPDATE takes such a parameter as a value to SET.
+_PROCESSED = sa.update(_OUTBOX).where(_OUTBOX.c.id == sa.bindparam("message_id")).values(
     processed_at=sa.bindparam("now"))
 
 
-def _send(attempt: _Attempt, action) -> None:
+def _send(attempt: _Attempt, action, done: list[str]) -> None:
+    """Try one delivery. Sent: its key joins `done`, recorded with the message (`_finish`). Failed: the attempt
+    is recorded and committed, with the message's deliveries sent before it, and the job fails."""
     try:
         action()
     except (OSError, urllib3.exceptions.HTTPError, smtplib.SMTPException, DeliveryFailed) as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
+        if done:
+            db.session.execute(_SENT, [{"k": key, "now": utcnow()} for key in done])
         db.session.execute(_FAILED, {"k": attempt.key, "error": error})
         db.session.commit()  # the attempt is recorded even though the job fails
         raise DeliveryFailed(error) from None
-    db.session.execute(_SENT, {"k": attempt.key, "now": utcnow()})
+    done.append(attempt.key)
+
+
+_SENT_CTE = (sa.update(_DELIVERIES)
+             .where(_DELIVERIES.c.key == sa.any_(sa.bindparam("keys", type_=postgresql.ARRAY(sa.String))))
+             .values(status="sent", sent_at=sa.bindparam("now"), last_error=None, attempts=_DELIVERIES.c.attempts + 1)
+             .returning(_DELIVERIES.c.id).cte("sent"))
+# PostgreSQL: the message's deliveries and the message itself marked done in one statement (one round trip).
+_SENT_AND_PROCESSED = _PROCESSED.add_cte(_SENT_CTE)
+
+
+def _finish(outbox_id: int, done: list[str], now) -> None:
+    if done and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_SENT_AND_PROCESSED, {"keys": done, "message_id": outbox_id, "now": now})
+        return
+    if done:
+        db.session.execute(_SENT, [{"k": key, "now": now} for key in done])
+    db.session.execute(_PROCESSED, {"message_id": outbox_id, "now": now})
 
 
 def _targets(message: OutboxMessage) -> list[tuple[str, str, str | None, str]]:
@@ -191,6 +214,7 @@ def handle_message(outbox_id: int, *, known: dict[str, Delivery] | None = None,
     if message is None:
         return {"sent": 0, "skipped": 0}
     sent = skipped = 0
+    done: list[str] = []
     for channel, target, secret, subject in (_targets(message) if targets is None else targets):
         row = _claim(key=f"{outbox_id}:{channel}:{target}", outbox_id=outbox_id, channel=channel, target=target,
                      topic=message.topic, known=known)
@@ -199,14 +223,14 @@ def handle_message(outbox_id: int, *, known: dict[str, Delivery] | None = None,
             continue
         if channel == "webhook":
             payload = {"topic": message.topic, "item": item_summary(_item(message))}
-            _send(row, lambda: _post(row, target, secret, payload))
+            _send(row, lambda: _post(row, target, secret, payload), done)
         elif channel == "email":
-            _send(row, lambda: _email(target, subject, subject))
+            _send(row, lambda: _email(target, subject, subject), done)
         else:
-            _send(row, lambda: log.info("notify %s: %s", target, subject))
+            _send(row, lambda: log.info("notify %s: %s", target, subject), done)
         sent += 1
     now = utcnow()
-    db.session.execute(_PROCESSED, {"outbox_id": outbox_id, "now": now})
+    _finish(outbox_id, done, now)
     set_committed_value(message, "processed_at", now)  # what the statement wrote, without a second UPDATE
     return {"sent": sent, "skipped": skipped}
 

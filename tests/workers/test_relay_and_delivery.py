@@ -192,6 +192,29 @@ def test_a_key_a_twin_job_recorded_after_the_batch_looked_is_not_sent_again(app,
     assert water_agency_hook == []
 
 
+def test_a_message_whose_second_target_fails_keeps_its_first_as_sent(app, client, water_agency_hook):
+    """Sent deliveries are recorded with their message at its end; when a later target fails, they are
+    recorded with the failure, so the retry sends only what did not go."""
+    from feedback_app.services.notifications import DeliveryFailed
+
+    submit_water(client)
+    with app.app_context():
+        message_id = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.topic == "item.routed"))
+        agency_hook = db.session.scalar(sa.select(Agency.webhook_url).where(Agency.code == "NSBN"))
+        refused = ("webhook", "http://127.0.0.1:1/app-backend", None, "")
+        with pytest.raises(DeliveryFailed):
+            handle_message(message_id, targets=[("webhook", agency_hook, SECRET, ""), refused])
+        db.session.rollback()
+        states = dict(db.session.execute(sa.select(Delivery.target, Delivery.status)).all())
+        assert states == {agency_hook: "sent", refused[1]: "pending"}
+        assert len(water_agency_hook) == 1
+        retried = handle_message(message_id, targets=[("webhook", agency_hook, SECRET, ""),
+                                                      ("log", "staff:1", None, "instead")])
+        db.session.commit()
+        assert retried == {"sent": 1, "skipped": 1} and len(water_agency_hook) == 1
+        assert db.session.get(OutboxMessage, message_id).processed_at is not None
+
+
 def test_a_failing_delivery_does_not_hold_up_the_rest_of_its_batch(app, client, water_agency_hook, monkeypatch):
     import feedback_app.services.notifications as notifications
     from workers.jobs import handle_outbox_batch
