@@ -13,7 +13,7 @@ Columns: accuracy, macro-F1 (over the labels present in the test rows), and
 coverage at precision 0.95 with the best cut on the test rows (the upper bound
 of what a threshold chosen in training can route).
 
-    .venv/bin/python bench/classifier_variants.py [--data-dir ../shared/data] [--only jarokelo|seeclickfix|institution]
+    .venv/bin/python bench/classifier_variants.py [--data-dir ../shared/data] [--only jarokelo|seeclickfix|institution|thresholds|recency]
 """
 
 from __future__ import annotations
@@ -247,10 +247,135 @@ VARIANTS = [
 ]
 
 
+# ---- auto-route thresholds chosen from training rows only (third round) ------------------------
+
+def _top_two(proba):
+    order = np.argsort(-proba, axis=1)
+    rows = np.arange(len(proba))
+    return order[:, 0], proba[rows, order[:, 0]], proba[rows, order[:, 1]]
+
+
+def _report_policy(label, routed_train, correct_train, routed_test, correct_test, best=None):
+    say(
+        f"  {label:<60} {routed_train.mean():>6.3f} {correct_train[routed_train].mean():>6.3f} "
+        f"{routed_test.mean():>6.3f} {correct_test[routed_test].mean():>6.3f} "
+        + ("" if best is None else f"{best:>6.3f}")
+    )
+
+
+def _global_policy(label, score_train, correct_train, score_test, correct_test):
+    threshold = choose_threshold(score_train, correct_train, TARGET_PRECISION)[0]
+    best = choose_threshold(score_test, correct_test, TARGET_PRECISION)[1]
+    _report_policy(label, score_train >= threshold, correct_train, score_test >= threshold, correct_test, best)
+
+
+def _per_class_policy(label, shrink, top_train, predicted_train, correct_train, top_test, predicted_test, correct_test):
+    """One threshold per predicted class, pulled towards the global one by `shrink` pseudo-rows."""
+    overall = choose_threshold(top_train, correct_train, TARGET_PRECISION)[0]
+    thresholds = {}
+    for k in np.unique(predicted_train):
+        mine = predicted_train == k
+        own = choose_threshold(top_train[mine], correct_train[mine], TARGET_PRECISION)[0]
+        thresholds[k] = (mine.sum() * own + shrink * overall) / (mine.sum() + shrink)
+    cut = lambda predicted: np.array([thresholds.get(k, overall) for k in predicted])  # noqa: E731
+    _report_policy(label, top_train >= cut(predicted_train), correct_train,
+                   top_test >= cut(predicted_test), correct_test)
+
+
+def run_thresholds(split):
+    """Out-of-fold confidences of all training rows instead of one 20% holdout (train_model's way)."""
+    from sklearn.calibration import _SigmoidCalibration
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import label_binarize
+
+    train_texts, y, train_areas, test_texts, truth, test_areas = split
+    y, truth = np.asarray(y, dtype=object), np.asarray(truth, dtype=object)
+    say(f"\n== Járókelő category: auto-route thresholds from training rows only (train {len(y)}, test {len(truth)})")
+    say("  columns: coverage and precision on the training rows (out of fold), the same on the test")
+    say("  rows with that threshold, and the best cut on the test rows")
+    X, Xt = features(train_texts, train_areas, test_texts, test_areas)
+    folds = list(StratifiedKFold(n_splits=CALIBRATION_FOLDS, shuffle=True, random_state=SEED).split(X, y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        shipped = calibrated(svm()).fit(X, y)
+        fold_svms = [svm().fit(X[fit_rows], y[fit_rows]) for fit_rows, _ in folds]
+        full_svm = svm().fit(X, y)
+    classes = shipped.classes_
+
+    # The shipped ensemble: each calibrated member scores the fold it was calibrated on.
+    oof = np.zeros((len(y), len(classes)))
+    for (_, held), member in zip(folds, shipped.calibrated_classifiers_):
+        oof[held] = member.predict_proba(X[held])
+    label_train, top_train, _ = _top_two(oof)
+    label_test, top_test, _ = _top_two(shipped.predict_proba(Xt))
+    _global_policy("shipped 3-member ensemble, from the members' out-of-fold",
+                   top_train, classes[label_train] == y, top_test, classes[label_test] == truth)
+
+    # One SVM on all rows calibrated on 3-fold decisions: its out-of-fold probabilities
+    # are the same kind of number as its probabilities on new rows.
+    decision = np.zeros((len(y), len(classes)))
+    for (_, held), model in zip(folds, fold_svms):
+        decision[held] = model.decision_function(X[held])
+    binary = label_binarize(y, classes=classes)
+    calibrators = [_SigmoidCalibration().fit(decision[:, k], binary[:, k]) for k in range(len(classes))]
+
+    def probabilities(values):
+        proba = np.column_stack([c.predict(values[:, k]) for k, c in enumerate(calibrators)])
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    label_train, top_train, second_train = _top_two(probabilities(decision))
+    label_test, top_test, second_test = _top_two(probabilities(full_svm.decision_function(Xt)))
+    correct_train, correct_test = classes[label_train] == y, classes[label_test] == truth
+    _global_policy("one SVM (3-fold calibration), top probability", top_train, correct_train, top_test, correct_test)
+    _global_policy("one SVM, margin top - second", top_train - second_train, correct_train,
+                   top_test - second_test, correct_test)
+    for shrink in (0, 200, 1000):
+        _per_class_policy(f"one SVM, per-class thresholds, shrinkage {shrink} rows", shrink, top_train,
+                          label_train, correct_train, top_test, label_test, correct_test)
+
+    def correctness_features(top, second, label):
+        logit = lambda p: np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1))  # noqa: E731
+        onehot = (label[:, None] == np.arange(len(classes))[None, :]).astype(float)
+        return np.column_stack([logit(top), logit(second), onehot, onehot * logit(top)[:, None]])
+
+    correctness = LogisticRegression(C=1.0, max_iter=2000).fit(
+        correctness_features(top_train, second_train, label_train), correct_train
+    )
+    _global_policy("one SVM, logistic P(correct | top, second, class)",
+                   correctness.predict_proba(correctness_features(top_train, second_train, label_train))[:, 1],
+                   correct_train,
+                   correctness.predict_proba(correctness_features(top_test, second_test, label_test))[:, 1],
+                   correct_test)
+
+
+def run_recency(bench, data_dir: Path):
+    """Training rows weighted by exp(-age / tau), age in days before the first test day; plain LinearSVC."""
+    from datetime import date
+
+    rows = bench.read_csv(data_dir / bench.JAROKELO)
+    train = [r for r in rows if r["date"] <= "2024-12-31"]
+    test = [r for r in rows if "2025-01-01" <= r["date"] <= "2025-03-31"]
+    text = lambda r: join_fields(r["title"], r["description"])  # noqa: E731
+    X, Xt = features([text(r) for r in train], [r["district"] or None for r in train],
+                     [text(r) for r in test], [r["district"] or None for r in test])
+    y = np.array([r["category"] for r in train], dtype=object)
+    truth = np.array([r["category"] for r in test], dtype=object)
+    age = np.array([(date(2025, 1, 1) - date.fromisoformat(r["date"][:10])).days for r in train], dtype=float)
+    say(f"\n== Járókelő category: recency-weighted training rows (plain LinearSVC C={SVM_C})")
+    for tau in (None, 90, 180, 365, 730):
+        weight = None if tau is None else np.exp(-age / tau)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            predicted = svm().fit(X, y, sample_weight=None if weight is None else weight / weight.mean()).predict(Xt)
+        say(f"  tau {'none' if tau is None else f'{tau} days':<10} accuracy {accuracy_score(truth, predicted):.3f} "
+            f"macro-F1 {f1_score(truth, predicted, average='macro', zero_division=0):.3f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=REPO_ROOT.parent / "shared" / "data")
-    parser.add_argument("--only", choices=["jarokelo", "seeclickfix", "institution"], action="append")
+    parser.add_argument("--only", choices=["jarokelo", "seeclickfix", "institution", "thresholds", "recency"],
+                        action="append")
     args = parser.parse_args()
     bench = load_bench()
     parts = args.only or ["seeclickfix", "jarokelo"]
@@ -264,6 +389,10 @@ def main() -> int:
             run_variants("Járókelő institution (>= 50 training rows, district as area)",
                          jarokelo_split(bench, args.data_dir, "institution"),
                          [VARIANTS[0], VARIANTS[1], VARIANTS[6]])
+        elif part == "thresholds":
+            run_thresholds(jarokelo_split(bench, args.data_dir, "category"))
+        elif part == "recency":
+            run_recency(bench, args.data_dir)
     say(f"\n(took {time.perf_counter() - started:.0f} s)")
     return 0
 
