@@ -19,7 +19,19 @@ def act(client, headers, item_id, body, etag=None):
     return client.post(f"/api/v1/triage/items/{item_id}/actions", json=body, headers={**headers, "If-Match": etag})
 
 
-def test_full_story(client, make_staff):
+def assert_tracking_answer_is_the_schemas_dump(client, app, code):
+    """The tracking view is dumped by hand (`dump_public`); it must say exactly what PublicFeedbackSchema says."""
+    from feedback_app.resources.feedback.schemas import PublicFeedbackSchema
+    from feedback_app.services.citizen import find_item
+    from feedback_app.services.public_view import public_view
+
+    answer = client.get(f"/api/v1/feedback/{code}").get_json()
+    with app.app_context():
+        assert answer == json.loads(json.dumps(PublicFeedbackSchema().dump(public_view(find_item(code)))))
+    return answer
+
+
+def test_full_story(client, make_staff, app):
     coordinator = make_staff("desk", "coordinator")
     officer = make_staff("nuoc.officer", "officer", "NSBN")
 
@@ -86,7 +98,10 @@ def test_full_story(client, make_staff):
     assert any(e["kind"] == "contact_viewed" for e in timeline)  # the audit of reading the contact
     assert any(e["kind"] == "citizen_message" for e in timeline)
 
-    public_text = json.dumps(client.get(f"/api/v1/feedback/{code}").get_json(), ensure_ascii=False)
+    public = assert_tracking_answer_is_the_schemas_dump(client, app, code)
+    assert public["rating"] == 1 and len(public["attachments"]) == 2 and len(public["timeline"]) > 5
+    assert {e["actor"] for e in public["timeline"]} == {"citizen", "agency", "system"}
+    public_text = json.dumps(public, ensure_ascii=False)
     assert "0987 654 321" not in public_text and "Trần Thị Thử" not in public_text
 
 
@@ -130,7 +145,7 @@ def test_send_back_returns_to_the_desk_and_reroute_is_a_label(client, make_staff
         assert labels == ["water"] and "Cống" in texts[0]
 
 
-def test_merge_closes_the_duplicate_and_its_citizen_follows_the_original(client, make_staff):
+def test_merge_closes_the_duplicate_and_its_citizen_follows_the_original(client, make_staff, app):
     officer = make_staff("nuoc.two", "officer", "NSBN")
     first = client.post("/api/v1/feedback", json={**SUBMISSION, "category": "water"}).get_json()
     second = client.post("/api/v1/feedback", json={**SUBMISSION, "category": "water",
@@ -140,8 +155,9 @@ def test_merge_closes_the_duplicate_and_its_citizen_follows_the_original(client,
     assert detail["duplicates"][0]["tracking_code"] == first["tracking_code"] and detail["duplicates"][0]["score"] > 0.8
     merged = act(client, officer, items[second["tracking_code"]], {"action": "merge", "duplicate_of": first["tracking_code"]})
     assert merged.get_json()["item"]["status"] == "closed"
-    public = client.get(f"/api/v1/feedback/{second['tracking_code']}").get_json()
+    public = assert_tracking_answer_is_the_schemas_dump(client, app, second["tracking_code"])
     assert public["merged_into"]["tracking_code"] == first["tracking_code"]
+    assert assert_tracking_answer_is_the_schemas_dump(client, app, first["tracking_code"])["merged_into"] is None
 
 
 def test_reject_needs_a_reason_and_a_public_text(client, make_staff):

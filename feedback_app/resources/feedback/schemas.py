@@ -71,7 +71,6 @@ class FeedbackCreatedSchema(ma.Schema):
 def dump_created(answer: dict) -> dict:
     """What `FeedbackCreatedSchema().dump(answer)` gives, written by hand: the one answer every submission
     gets, where the schema's dump cost a tenth of the request. A test holds the two equal."""
-    due_at = answer["due_at"]
     return {
         "id": str(answer["id"]),
         "tracking_code": answer["tracking_code"],
@@ -79,10 +78,40 @@ def dump_created(answer: dict) -> dict:
         "status": answer["status"],
         "category": _ref(answer["category"]),
         "agency": _ref(answer["agency"]),
-        "due_at": due_at.astimezone(VIETNAM).isoformat(timespec="seconds") if due_at is not None else None,
-        "created_at": answer["created_at"].astimezone(VIETNAM).isoformat(timespec="seconds"),
+        "due_at": _local(answer["due_at"]),
+        "created_at": _local(answer["created_at"]),
         "links": {"self": answer["links"]["self"], "messages": answer["links"]["messages"]},
     }
+
+
+def dump_public(view: dict) -> dict:
+    """What `PublicFeedbackSchema().dump(view)` gives, written by hand for the tracking view, the most read
+    page (the schema's dump was a tenth of it). A test holds the two equal."""
+    merged = view["merged_into"]
+    return {
+        "tracking_code": view["tracking_code"],
+        "status": view["status"],
+        "title": view["title"],
+        "description": view["description"],
+        "category": _ref(view["category"]),
+        "agency": _ref(view["agency"]),
+        "area": _ref(view["area"]),
+        "created_at": _local(view["created_at"]),
+        "updated_at": _local(view["updated_at"]),
+        "due_at": _local(view["due_at"]),
+        "resolved_at": _local(view["resolved_at"]),
+        "answer": view["answer"],
+        "rating": view["rating"],
+        "merged_into": None if merged is None else {
+            "tracking_code": merged["tracking_code"], "status": merged["status"], "answer": merged["answer"]},
+        "attachments": [{"id": str(a.id), "content_type": a.content_type, "size": a.size} for a in view["attachments"]],
+        "timeline": [{"kind": e["kind"], "status": e["status"], "at": _local(e["at"]), "actor": e["actor"],
+                      "message": e["message"]} for e in view["timeline"]],
+    }
+
+
+def _local(value):
+    return None if value is None else value.astimezone(VIETNAM).isoformat(timespec="seconds")
 
 
 def _ref(ref: dict | None) -> dict | None:
