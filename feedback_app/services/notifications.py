@@ -14,7 +14,6 @@ from email.message import EmailMessage
 
 import sqlalchemy as sa
 import urllib3
-from sqlalchemy.dialects import postgresql
 from flask import current_app
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -93,8 +92,8 @@ def _claim(*, key: str, outbox_id: int, channel: str, target: str, topic: str,
         "status": "pending", "attempts": 0, "created_at": utcnow()}).first()
     if inserted is not None:
         return _Attempt(delivery_id, key)
-    status = db.session.scalar(sa.select(_DELIVERIES.c.status).where(_DELIVERIES.c.key == key))
-    return None if status == "sent" else _Attempt(delivery_id, key)
+    taken = db.session.execute(sa.select(_DELIVERIES.c.id, _DELIVERIES.c.status).where(_DELIVERIES.c.key == key)).one()
+    return None if taken.status == "sent" else _Attempt(taken.id, key)
 
 
 _POOL: list = []  # (pid, urllib3.PoolManager): one per process, never inherited through a fork
@@ -130,7 +129,7 @@ def _email(to: str, subject: str, text: str) -> None:
         smtp.send_message(message)
 
 
-_SENT = (sa.update(_DELIVERIES).where(_DELIVERIES.c.key == sa.bindparam("k"))
+_SENT = (sa.update(_DELIVERIES).where(_DELIVERIES.c.id == sa.bindparam("delivery_id"))
          .values(status="sent", sent_at=sa.bindparam("now"), last_error=None, attempts=_DELIVERIES.c.attempts + 1))
 _FAILED = (sa.update(_DELIVERIES).where(_DELIVERIES.c.key == sa.bindparam("k"))
            .values(status=sa.case((_DELIVERIES.c.attempts + 1 >= 6, "failed"), else_="pending"),
@@ -141,22 +140,24 @@ _PROCESSED = sa.update(_OUTBOX).where(_OUTBOX.c.id == sa.bindparam("message_id")
 
 
 def _send(attempt: _Attempt, action, done: list[str]) -> None:
-    """Try one delivery. Sent: its key joins `done`, recorded with the message (`_finish`). Failed: the attempt
+    """Try one delivery. Sent: its id joins `done`, recorded with the message (`_finish`). Failed: the attempt
     is recorded and committed, with the message's deliveries sent before it, and the job fails."""
     try:
         action()
     except (OSError, urllib3.exceptions.HTTPError, smtplib.SMTPException, DeliveryFailed) as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
         if done:
-            db.session.execute(_SENT, [{"k": key, "now": utcnow()} for key in done])
+            db.session.execute(_SENT, [{"delivery_id": delivery_id, "now": utcnow()} for delivery_id in done])
         db.session.execute(_FAILED, {"k": attempt.key, "error": error})
         db.session.commit()  # the attempt is recorded even though the job fails
         raise DeliveryFailed(error) from None
-    done.append(attempt.key)
+    done.append(attempt.id)
 
 
+# By primary key, and one parameter per id (`IN` expanded): a cached generic plan for `= ANY(array)` chosen
+# while the table was small kept scanning all of it as it grew, and became PostgreSQL's costliest statement.
 _SENT_CTE = (sa.update(_DELIVERIES)
-             .where(_DELIVERIES.c.key == sa.any_(sa.bindparam("keys", type_=postgresql.ARRAY(sa.String))))
+             .where(_DELIVERIES.c.id.in_(sa.bindparam("delivery_ids", expanding=True)))
              .values(status="sent", sent_at=sa.bindparam("now"), last_error=None, attempts=_DELIVERIES.c.attempts + 1)
              .returning(_DELIVERIES.c.id).cte("sent"))
 # PostgreSQL: the message's deliveries and the message itself marked done in one statement (one round trip).
@@ -165,10 +166,10 @@ _SENT_AND_PROCESSED = _PROCESSED.add_cte(_SENT_CTE)
 
 def _finish(outbox_id: int, done: list[str], now) -> None:
     if done and db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(_SENT_AND_PROCESSED, {"keys": done, "message_id": outbox_id, "now": now})
+        db.session.execute(_SENT_AND_PROCESSED, {"delivery_ids": done, "message_id": outbox_id, "now": now})
         return
     if done:
-        db.session.execute(_SENT, [{"k": key, "now": now} for key in done])
+        db.session.execute(_SENT, [{"delivery_id": delivery_id, "now": now} for delivery_id in done])
     db.session.execute(_PROCESSED, {"message_id": outbox_id, "now": now})
 
 
