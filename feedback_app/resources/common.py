@@ -9,8 +9,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from feedback_app.extensions import db
-from feedback_app.services import idempotency
-from feedback_app.services import bulk
+from feedback_app.services import bulk, idempotency
 from feedback_app.services.bulk import SELF_COMMITTING, SOLE_TRANSACTION
 from feedback_app.services.clients import current_client
 from feedback_app.services.errors import Conflict, DomainError, PayloadTooLarge, Unprocessable, UnsupportedMediaType

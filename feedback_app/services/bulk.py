@@ -165,27 +165,27 @@ def _groups(by_model: dict) -> list[tuple]:
     return groups
 
 
-def _insert_rows(session, by_model: dict, *, last_write: bool = False) -> None:
+def _insert_rows(session, by_model: dict, *, last_write: bool = False, claim: dict | None = None):
+    """Insert the rows; with `claim` (PostgreSQL only), return whether the key's record went in with them."""
     groups = _groups(by_model)
     if not groups:
-        return
+        return None
     sole = last_write and session.info.get(SOLE_TRANSACTION)
     if sole and not session().in_transaction() and db.engine.dialect.name == "postgresql":
         # Nothing has used the session in this request: the statement takes a pooled connection of its own,
         # commits itself there, and the session never opens a transaction.
         with db.engine.connect() as connection:
-            _postgresql_insert(session, connection, groups, self_commit=True)
-        return
+            return _postgresql_insert(session, connection, groups, self_commit=True, claim=claim)
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         for table, _keys, rows in groups:  # parents first; an executemany each
             connection.execute(table.insert(), rows)
-        return
+        return None
     from psycopg.pq import TransactionStatus
 
     # The session's connection: the statement may commit itself only if nothing was sent since the last commit.
     idle = connection.connection.dbapi_connection.info.transaction_status == TransactionStatus.IDLE
-    _postgresql_insert(session, connection, groups, self_commit=bool(sole and idle))
+    return _postgresql_insert(session, connection, groups, self_commit=bool(sole and idle), claim=claim)
 
 
 def _postgresql_insert(session, connection, groups: list[tuple], *, self_commit: bool, claim: dict | None = None):
@@ -232,17 +232,8 @@ def insert_with_claim(record: dict) -> bool:
     session = db.session
     by_model = session.info.pop(DEFERRED, None)
     table = IdempotencyRecord.__table__
-    if by_model is not None and db.engine.dialect.name == "postgresql":
-        groups = _groups(by_model)
-        if session.info.get(SOLE_TRANSACTION) and not session().in_transaction():
-            with db.engine.connect() as connection:
-                return _postgresql_insert(session, connection, groups, self_commit=True, claim=record)
-        connection = session.connection()
-        from psycopg.pq import TransactionStatus
-
-        idle = connection.connection.dbapi_connection.info.transaction_status == TransactionStatus.IDLE
-        return _postgresql_insert(session, connection, groups, self_commit=bool(session.info.get(SOLE_TRANSACTION)
-                                                                                 and idle), claim=record)
+    if by_model and db.engine.dialect.name == "postgresql":
+        return _insert_rows(session, by_model, last_write=True, claim=record)
     # Elsewhere (SQLite, or a view that wrote through the session): the record joins the view's transaction.
     if db.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
