@@ -35,7 +35,8 @@ PRIORITIES = ("urgent", "normal", "complex")
 class FeedbackItem(db.Model):
     __tablename__ = "feedback_items"
     __table_args__ = (
-        sa.Index("ix_items_agency_status_due", "agency_id", "status", "due_at"),
+        # An agency's queue by status, in the page's exact order (deadline, then creation, then id).
+        sa.Index("ix_items_agency_status_due", "agency_id", "status", "due_at", "created_at", "id"),
         sa.Index("ix_items_public_feed", "consent_public", "created_at"),
         sa.Index("ix_items_created_day", "created_day"),
         # The coordinator's queue: the few items waiting for triage, oldest first.
