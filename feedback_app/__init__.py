@@ -23,10 +23,6 @@ def _redis_url(app: Flask) -> str:
     return app.config["REDIS_URL"]
 
 
-def _limiter_storage(url: str) -> str:
-    return "redis+unix://" + url[len("unix://"):] if url.startswith("unix://") else url
-
-
 SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
                     ("Referrer-Policy", "no-referrer"))
 
@@ -54,13 +50,10 @@ def create_app(config: dict | None = None) -> Flask:
     redis_url = _redis_url(app)
     # The app's own client, short timeouts: a dead Redis must slow nothing that does not need it.
     app.extensions["redis"] = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(redis_url))
+    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url)
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 1, "socket_connect_timeout": 1})
-    # Redis down must not stop intake: limits fall back to memory until it is back.
-    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    # Redis down must not stop intake: limits are kept in memory until it is back (feedback_app/ratelimit.py).
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    app.config["RATELIMIT_DEFAULT"] = app.config["RATELIMIT_DEFAULT"]
 
     db.init_app(app)
     if app.config["DB_PING_IDLE_SECONDS"] is not None and not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):

@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, has_request_context, jsonify
-from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from feedback_app.extensions import db
 from feedback_app.i18n import translate, translate_field_errors
+from feedback_app.ratelimit import RateLimited
 from feedback_app.resources.open311 import serialise as open311
 from feedback_app.services.errors import DomainError
 
@@ -66,14 +66,11 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         return error_response(412, "stale_version")
 
-    @app.errorhandler(RateLimitExceeded)
-    def handle_rate_limit(error: RateLimitExceeded):
+    @app.errorhandler(RateLimited)
+    def handle_rate_limit(error: RateLimited):
         db.session.rollback()
-        headers = {}
-        retry = getattr(error, "retry_after", None)
-        if retry:
-            headers["Retry-After"] = str(int(retry))
-        return error_response(429, "rate_limited", {"limit": [str(error.description)]}, headers)
+        return error_response(429, "rate_limited", {"limit": [error.limit.text]},
+                              {"Retry-After": str(error.retry_after)})
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):

@@ -1,15 +1,14 @@
 """Extensions created bare and bound to the app in create_app."""
 from __future__ import annotations
 
-import functools
-
 import flask_smorest
 from flask import request
-from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
+
+from feedback_app.ratelimit import RateLimiter
 
 
 class Base(DeclarativeBase):
@@ -33,23 +32,8 @@ def rate_limit_key() -> str:
     return f"addr:{request.remote_addr or 'unknown'}"
 
 
-limiter = Limiter(key_func=rate_limit_key, strategy="moving-window")
-
-
-def rate_limit(limit_value, **kwargs):
-    """`limiter.limit`, that costs nothing per request when rate limiting is off (`RATELIMIT_ENABLED=0`, load
-    tests): Flask-Limiter's own wrapper would still resolve and evaluate an empty set of limits each time."""
-
-    def decorator(view):
-        limited = limiter.limit(limit_value, **kwargs)(view)
-
-        @functools.wraps(view)
-        def wrapper(*args, **kw):
-            return limited(*args, **kw) if limiter.enabled else view(*args, **kw)
-
-        return wrapper
-
-    return decorator
+limiter = RateLimiter(key_func=rate_limit_key)
+rate_limit = limiter.limit
 
 
 class Blueprint(flask_smorest.Blueprint):

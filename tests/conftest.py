@@ -91,7 +91,7 @@ def _clean_rows(request):
             db.session.execute(sa.text(f"DELETE FROM {table}"))
         db.session.commit()
         active_model.reset()
-    limiter.reset()
+    limiter.reset(app)
 
 
 @pytest.fixture
