@@ -50,10 +50,9 @@ def create_app(config: dict | None = None) -> Flask:
     redis_url = _redis_url(app)
     # The app's own client, short timeouts: a dead Redis must slow nothing that does not need it.
     app.extensions["redis"] = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url)
+    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or redis_url
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 1, "socket_connect_timeout": 1})
     # Redis down must not stop intake: limits are kept in memory until it is back (feedback_app/ratelimit.py).
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
 
     db.init_app(app)
     if app.config["DB_PING_IDLE_SECONDS"] is not None and not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):

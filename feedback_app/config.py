@@ -52,6 +52,8 @@ def load_settings(overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         # None means: start (or reuse) the embedded Redis under instance/.
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # None means: REDIS_URL. "memory://" keeps the counts in each process.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or None,
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(instance / "uploads"),
         "MODEL_DIR": os.environ.get("MODEL_DIR") or str(instance / "models"),
         "UPLOAD_MAX_BYTES": int(os.environ.get("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)),
@@ -61,6 +63,7 @@ def load_settings(overrides: dict | None = None) -> dict:
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_SUBMIT": os.environ.get("RATELIMIT_SUBMIT", "10 per minute;100 per day"),
         "RATELIMIT_DEFAULT": os.environ.get("RATELIMIT_DEFAULT", "300 per minute"),
+        "RATELIMIT_HEADERS_ENABLED": _bool(os.environ.get("RATELIMIT_HEADERS_ENABLED"), True),
         "IDEMPOTENCY_TTL_HOURS": int(os.environ.get("IDEMPOTENCY_TTL_HOURS", 48)),
         "IDEMPOTENCY_LOCK_SECONDS": int(os.environ.get("IDEMPOTENCY_LOCK_SECONDS", 60)),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),

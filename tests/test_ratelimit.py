@@ -140,3 +140,15 @@ def test_the_service_sends_the_headers_and_exempts_health_checks(client):
     answer = client.get("/api/v1/categories")
     assert answer.status_code == 200 and answer.headers["X-RateLimit-Limit"] == "300"
     assert "X-RateLimit-Limit" not in client.get("/healthz").headers
+
+
+def test_the_store_follows_the_settings(app_config, monkeypatch):
+    from feedback_app import create_app
+
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
+    monkeypatch.setenv("RATELIMIT_HEADERS_ENABLED", "0")
+    own = create_app({k: v for k, v in app_config.items() if not k.startswith("RATELIMIT")})
+    assert own.extensions["ratelimit"].redis is None and own.config["RATELIMIT_HEADERS_ENABLED"] is False
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI")
+    default = create_app(app_config)
+    assert default.extensions["ratelimit"].redis is not None  # REDIS_URL's, embedded or real
