@@ -1,6 +1,7 @@
 """What one submission costs the Python process, in instructions: a figure that does not move with the machine.
 
 Run: .venv/bin/python bench/intake_cost.py [--requests 300] [--case CASE ...]   (needs valgrind)
+     .venv/bin/python bench/intake_cost.py --case action --requests 100   (an action costs ten submissions)
 
 Both endpoints of bench/intake.py, the real one and the reference, are driven in-process (Flask's test
 client, PostgreSQL on 127.0.0.1) under callgrind, which counts only the measured loop (instrumentation is
@@ -17,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +33,9 @@ CASES = {
     "track": "the public tracking view of an existing item (GET /api/v1/feedback/{code})",
     "deliver": "the notifications worker: outbox batches of 50 as the relay makes them (an intake's "
                "item.received, silent, and item.routed, a signed webhook to its agency on 127.0.0.1); per message",
+    "action": "an officer's action as bench/load.py sends it (POST /api/v1/triage/items/{id}/actions with If-Match: "
+              "accept, then resolve, each answered with the item's detail) on items of one field and one ward, "
+              "with 200 other open items of that field and ward as duplicate candidates; per action",
 }
 
 
@@ -97,6 +102,57 @@ def deliver(app, client, bodies, requests: int) -> None:
     assert left == 0, f"{left} messages not processed"
 
 
+def officer_actions(app, client, requests: int) -> None:
+    """Count `requests` officer actions: half the items accepted, then resolved, as the load's officers do, each
+    item with a pool of 200 open items of the same field and ward (the duplicate candidates of its detail)."""
+    import csv
+
+    import sqlalchemy as sa
+
+    from feedback_app.extensions import db
+    from feedback_app.models import FeedbackItem
+    from feedback_app.services.auth import create_staff
+
+    with open(ROOT / "classifier" / "seed" / "seed_vi.csv", encoding="utf-8") as handle:
+        texts = [r["text"][:4000] for r in csv.DictReader(handle) if len(r["text"]) >= 10]
+    warm, counted = 20, -(-requests // 2)
+    ids = []
+    for i in range(warm + counted + 200):  # oldest first: the ones acted on; the newest 200 stay open
+        body = {"description": texts[i % len(texts)], "category": "water", "consent_public": True,
+                "address": "phường Suối Hoa, TP Bắc Ninh", "contact": {"name": "Người thử", "phone": "0900000000"}}
+        response = client.post("/api/v1/feedback", json=body)
+        assert response.status_code == 201 and response.get_json()["status"] == "routed", response.get_json()
+        ids.append(response.get_json()["id"])
+    agency = response.get_json()["agency"]["code"]
+    with app.app_context():
+        create_staff(username="cost-bench-officer", password="cost-bench-password-1", role="officer",
+                     agency_code=agency)
+        db.session.commit()
+        versions = dict(db.session.execute(sa.select(FeedbackItem.id, FeedbackItem.version)).all())
+    token = client.post("/api/v1/auth/token", json={"username": "cost-bench-officer",
+                                                    "password": "cost-bench-password-1"}).get_json()["access_token"]
+    accept = {"action": "accept", "message": "Đã tiếp nhận, đang xử lý."}
+    resolve = {"action": "resolve", "text": "Đơn vị đã kiểm tra và khắc phục tại hiện trường.",
+               "evidence_reason": "Kiểm tra trực tiếp, không chụp ảnh."}
+
+    def act(item_id: str, payload: dict, tag: str) -> str:
+        response = client.post(f"/api/v1/triage/items/{item_id}/actions", json=payload,
+                               headers={"Authorization": f"Bearer {token}", "If-Match": tag})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.headers["ETag"]
+
+    def work(item_id: str) -> None:
+        tag = act(item_id, accept, f'"{item_id}-{versions[uuid.UUID(item_id)]}"')
+        act(item_id, resolve, tag)
+
+    for item_id in ids[:warm]:
+        work(item_id)
+    subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
+    for item_id in ids[warm:warm + counted]:
+        work(item_id)
+    subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
+
+
 def child(case: str, requests: int) -> None:
     """Inside valgrind: build the app, warm it up, then count `requests` requests of `case`."""
     from bench.common import bench_env, fresh_database, migrate_and_load
@@ -118,8 +174,11 @@ def child(case: str, requests: int) -> None:
         app = create_app()
     client = app.test_client()
     bodies = payloads()
-    if case == "deliver":
-        deliver(app, client, bodies, requests)
+    if case in ("deliver", "action"):
+        if case == "deliver":
+            deliver(app, client, bodies, requests)
+        else:
+            officer_actions(app, client, requests)
         shutil.rmtree(env["INSTANCE_PATH"], ignore_errors=True)
         return
     headers = lambda i: {}  # noqa: E731
@@ -169,6 +228,8 @@ def measure(case: str, requests: int) -> float:
         from feedback_app.services.relay import BATCH_SIZE
 
         requests = requests // BATCH_SIZE * BATCH_SIZE
+    if case == "action":  # whole items: an accept and a resolve each
+        requests = -(-requests // 2) * 2
     return int(found.group(1)) / requests
 
 
@@ -191,7 +252,7 @@ def main() -> None:
         raise SystemExit("valgrind is needed: apt-get install valgrind")
     figures = {case: measure(case, args.requests) for case in (args.case or ["real", "reference"])}
     for case, per_request in figures.items():
-        unit = "outbox message" if case == "deliver" else "request"
+        unit = {"deliver": "outbox message", "action": "action"}.get(case, "request")
         print(f"{case:12s} {per_request / 1e6:6.2f} M instructions per {unit} ({args.requests} counted)")
     if "real" in figures and "reference" in figures:
         print(f"reference/real: {figures['reference'] / figures['real']:.2f}")
