@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from feedback_app.extensions import db
-from feedback_app.models import Area, FeedbackItem, Field, ItemContact, StaffUser
+from feedback_app.models import Area, Attachment, FeedbackItem, Field, ItemContact, ItemEvent, StaffUser
 from feedback_app.models.feedback import OPEN_STATUSES
 from feedback_app.models.staff import AGENCY_ROLES
 from feedback_app.models.types import utcnow
@@ -105,15 +105,36 @@ def legal_actions(user: StaffUser, item: FeedbackItem) -> list[str]:
     return legal
 
 
+# Built once, read as plain rows: an action's answer is the item's detail, and loading its events, attachments
+# and contact as ORM objects cost more than the action itself.
+_EVENTS = ItemEvent.__table__
+_TIMELINE = (sa.select(_EVENTS.c.id, _EVENTS.c.kind, _EVENTS.c.from_status, _EVENTS.c.to_status, _EVENTS.c.actor_kind,
+                       _EVENTS.c.actor_id, _EVENTS.c.public, _EVENTS.c.message, _EVENTS.c.data, _EVENTS.c.created_at)
+             .where(_EVENTS.c.item_id == sa.bindparam("item_id")).order_by(_EVENTS.c.id))
+_ATTACHMENTS = Attachment.__table__
+_ATTACHMENT_ROWS = (sa.select(_ATTACHMENTS.c.id, _ATTACHMENTS.c.content_type, _ATTACHMENTS.c.size,
+                              _ATTACHMENTS.c.uploaded_by, _ATTACHMENTS.c.public, _ATTACHMENTS.c.created_at)
+                    .where(_ATTACHMENTS.c.item_id == sa.bindparam("item_id"))
+                    .order_by(_ATTACHMENTS.c.created_at, _ATTACHMENTS.c.id))
+_CONTACTS = ItemContact.__table__
+_CONTACT = sa.select(_CONTACTS.c.name, _CONTACTS.c.phone, _CONTACTS.c.email, _CONTACTS.c.erased_at).where(
+    _CONTACTS.c.item_id == sa.bindparam("item_id"))
+_ITEMS = FeedbackItem.__table__
+_TRACKING_CODE = sa.select(_ITEMS.c.tracking_code).where(_ITEMS.c.id == sa.bindparam("item_id"))
+
+
 def detail(user: StaffUser, item: FeedbackItem) -> dict:
     """Everything staff need; the contact only for the item's own agency, and each such read is audited."""
     contact = None
     if access.sees_contact(user, item):
-        row = db.session.get(ItemContact, item.id)
+        row = db.session.execute(_CONTACT, {"item_id": item.id}).first()
         if row is not None and row.erased_at is None:
             contact = {"name": row.name, "phone": row.phone, "email": row.email}
             record_event(item, "contact_viewed", actor=Actor("staff", str(user.id)), public=False)
-    merged_into = db.session.get(FeedbackItem, item.merged_into_id) if item.merged_into_id else None
+    # The plain statements below do not flush the session by themselves: the events just recorded go first.
+    if db.session.new:
+        db.session.flush()
+    merged_into = db.session.scalar(_TRACKING_CODE, {"item_id": item.merged_into_id}) if item.merged_into_id else None
     return {
         **summary(item),
         "description": item.description,
@@ -124,18 +145,18 @@ def detail(user: StaffUser, item: FeedbackItem) -> dict:
         "model_version": item.model_version, "routed_by": item.routed_by,
         "answer": item.answer, "rating": item.rating, "rating_comment": item.rating_comment,
         "rejection_reason": item.rejection_reason,
-        "merged_into": merged_into.tracking_code if merged_into else None,
+        "merged_into": merged_into,
         "contact": contact,
         "timeline": [
             {"id": e.id, "kind": e.kind, "from_status": e.from_status, "to_status": e.to_status,
              "actor_kind": e.actor_kind, "actor_id": e.actor_id, "public": e.public, "message": e.message,
              "data": e.data, "at": e.created_at}
-            for e in item.events
+            for e in db.session.execute(_TIMELINE, {"item_id": item.id})
         ],
         "attachments": [
             {"id": a.id, "content_type": a.content_type, "size": a.size, "uploaded_by": a.uploaded_by,
              "public": a.public, "created_at": a.created_at}
-            for a in item.attachments
+            for a in db.session.execute(_ATTACHMENT_ROWS, {"item_id": item.id})
         ],
         "duplicates": [
             {"id": other.id, "tracking_code": other.tracking_code, "status": other.status, "score": score,
@@ -147,8 +168,6 @@ def detail(user: StaffUser, item: FeedbackItem) -> dict:
 
 
 def get_attachment(user: StaffUser, attachment_id: str):
-    from feedback_app.models import Attachment
-
     try:
         key = uuid.UUID(str(attachment_id))
     except ValueError:

@@ -183,3 +183,20 @@ def test_respond_from_a_template_of_the_field(client, make_staff):
     assert english.get_json()["item"]["answer"].startswith("The road authority")
     assert act(client, officer, item_id, {"action": "respond", "template": "nope"}).status_code == 422
     assert client.get(f"/api/v1/feedback/{created['tracking_code']}").get_json()["answer"].startswith("The road")
+
+
+def test_an_actions_answer_is_the_items_detail_after_it(client, make_staff):
+    """The action's answer reads the item's events and attachments after the action and the audit of the
+    contact it shows: the same as the detail view read next."""
+    officer = make_staff("nuoc.four", "officer", "NSBN")
+    client.post("/api/v1/feedback", json={**SUBMISSION, "category": "water"})
+    item_id = client.get("/api/v1/triage/items", headers=officer).get_json()["items"][0]["id"]
+    answer = act(client, officer, item_id, {"action": "accept", "message": "Đã tiếp nhận."})
+    assert answer.status_code == 200
+    item = answer.get_json()["item"]
+    assert [(e["kind"], e["to_status"]) for e in item["timeline"]][-3:] == [
+        ("contact_viewed", None), ("status", "in_progress"), ("contact_viewed", None)]
+    assert answer.headers["ETag"] == item["etag"]
+    again = client.get(f"/api/v1/triage/items/{item_id}", headers=officer).get_json()
+    assert again["timeline"][:-1] == item["timeline"] and again["timeline"][-1]["kind"] == "contact_viewed"
+    assert {k: v for k, v in again.items() if k != "timeline"} == {k: v for k, v in item.items() if k != "timeline"}

@@ -25,3 +25,76 @@ def test_the_pool_discounts_what_every_report_says():
     ]
     similarity = pool_similarity(pool)
     assert similarity(0, 1) > similarity(0, 2) and similarity(0, 1) > similarity(0, 3)
+
+
+def _varied_pools():
+    """Pools as the detail view scores them: real reports of every field, near-copies of the item (a word
+    added, upper case, half of it), the same words with other numbers, and texts with no 3-gram at all."""
+    import csv
+    import random
+
+    from feedback_app.config import PROJECT_ROOT
+
+    with open(PROJECT_ROOT / "classifier" / "seed" / "seed_vi.csv", encoding="utf-8") as handle:
+        reports = [row["text"] for row in csv.DictReader(handle) if len(row["text"]) >= 10]
+    draw = random.Random(11)
+    for size in (2, 3, 7, 40, 120, 201, 201):
+        pool = [draw.choice(reports) for _ in range(size)]
+        item = pool[0]
+        for k in range(1, size, 4):
+            pool[k] = draw.choice([item + " Đề nghị xử lý sớm.", item.upper(), item[: len(item) // 2],
+                                   item.replace("5", "7").replace("3", "8"), "", "!!!", "ab", item])
+        yield pool
+    yield ["", "Đèn đường hỏng", "den duong hong"]  # an item with no 3-gram: nothing scores
+
+
+def test_the_detail_views_scores_are_the_pools_to_the_last_bit():
+    """`scores_at_least` (numpy, cached 3-grams, the few near the threshold summed again) gives exactly
+    the floats of `pool_similarity`, the definition, and leaves out exactly the ones under the threshold."""
+    from feedback_app.services.duplicates import MIN_SCORE, scores_at_least
+
+    for pool in _varied_pools():
+        similarity = pool_similarity(pool)
+        scores = [(j, similarity(0, j)) for j in range(1, len(pool))]
+        for threshold in (MIN_SCORE, 1e-300, 0.9):
+            assert scores_at_least(pool, threshold) == [(j, s) for j, s in scores if s >= threshold]
+
+
+def test_likely_duplicates_scores_the_open_items_of_the_field_nearby(app_ctx, db_session):
+    """Through the database: the same field and area (or radius), open, not merged; scored as the pool says."""
+    import sqlalchemy as sa
+
+    from feedback_app.models import FeedbackItem
+    from feedback_app.services.duplicates import MIN_SCORE, likely_duplicates
+    from tests.factories import ROAD_REPORT
+
+    client = app_ctx.test_client()
+    base = "Đèn đường trước nhà số 25 Ngô Gia Tự bị hỏng mấy hôm nay, buổi tối rất tối"
+    texts = [base, base + ", đề nghị sửa", "den duong truoc nha so 25 ngo gia tu hong", base.replace("25", "27"),
+             "Ổ gà lớn trên đường Ngô Gia Tự gây nguy hiểm", base + " (gửi lại)"]
+    codes = []
+    for text in texts:
+        created = client.post("/api/v1/feedback", json={**ROAD_REPORT, "description": text})
+        assert created.status_code == 201, created.get_json()
+        codes.append(created.get_json()["tracking_code"])
+    other_field = client.post("/api/v1/feedback", json={**ROAD_REPORT, "description": base, "category": "water"})
+    assert other_field.status_code == 201
+    items = {i.tracking_code: i for i in db_session.scalars(sa.select(FeedbackItem))}
+    closed = items[codes[-1]]
+    closed.status = "closed"
+    db_session.flush()
+    item = items[codes[0]]
+    pool = sorted((items[c] for c in codes[1:-1]), key=lambda i: i.created_at, reverse=True)
+    similarity = pool_similarity([f"{i.title or ''} {i.description}" for i in [item, *pool]])
+    expected = sorted(((other.tracking_code, round(similarity(0, j), 3)) for j, other in enumerate(pool, start=1)
+                       if similarity(0, j) >= MIN_SCORE), key=lambda pair: -pair[1])
+    found = [(row.tracking_code, score) for row, score in likely_duplicates(item)]
+    assert found == expected and len(found) >= 3
+    # Placed by a point instead: the field's radius around it, whatever the area.
+    for i in [item, *pool]:
+        i.lat, i.lon = 21.1861, 106.0763
+    pool[0].lat = 21.1861 + 0.01  # about 1.1 km away: out of the radius
+    db_session.flush()
+    near = [(row.tracking_code, score) for row, score in likely_duplicates(item)]
+    assert pool[0].tracking_code not in [code for code, _ in near]
+    assert {code for code, _ in near} == {code for code, _ in expected} - {pool[0].tracking_code}
