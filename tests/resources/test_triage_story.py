@@ -185,6 +185,35 @@ def test_respond_from_a_template_of_the_field(client, make_staff):
     assert client.get(f"/api/v1/feedback/{created['tracking_code']}").get_json()["answer"].startswith("The road")
 
 
+def test_tracking_view_without_consent_and_with_a_history(client, make_staff, app):
+    """The tracking view (one statement on PostgreSQL) against the schema's dump of the three-statement view:
+    no consent, so the citizen's photo is hidden and the agency's evidence shown; internal notes left out;
+    a phone number in a public message masked; the code found however the citizen types it."""
+    officer = make_staff("nuoc.three", "officer", "NSBN")
+    body = {**SUBMISSION, "category": "water", "consent_public": False}
+    created = client.post("/api/v1/feedback", data={"data": json.dumps(body), "files": [file_part(png_bytes(), "a.png")]},
+                          content_type="multipart/form-data").get_json()
+    code = created["tracking_code"]
+    item_id = client.get("/api/v1/triage/items", headers=officer).get_json()["items"][0]["id"]
+    assert act(client, officer, item_id, {"action": "accept"}).status_code == 200
+    assert act(client, officer, item_id, {"action": "note", "message": "Ghi chú nội bộ"}).status_code == 200
+    asked = act(client, officer, item_id, {"action": "request_info", "message": "Xin gọi lại số 0912 345 678."})
+    assert asked.status_code == 200
+    for size in (3, 4):
+        uploaded = client.post(f"/api/v1/triage/items/{item_id}/attachments", headers=officer,
+                               data={"files": [file_part(png_bytes(size, size), "sau.png")]},
+                               content_type="multipart/form-data")
+        assert uploaded.status_code == 201
+    public = assert_tracking_answer_is_the_schemas_dump(client, app, code)
+    assert public["description"] is None and len(public["attachments"]) == 2
+    assert [e["status"] for e in public["timeline"] if e["kind"] == "status"][-2:] == ["in_progress", "waiting_citizen"]
+    assert "Ghi chú nội bộ" not in json.dumps(public, ensure_ascii=False)
+    assert public["timeline"][-1]["message"] == "Xin gọi lại số [số điện thoại]."
+    typed = f"{code[:4].lower()}-{code[4:]}"
+    assert client.get(f"/api/v1/feedback/{typed}").get_json() == public
+    assert client.get("/api/v1/feedback/ZZZZZZZZ").status_code == 404
+
+
 def test_an_actions_answer_is_the_items_detail_after_it(client, make_staff):
     """The action's answer reads the item's events and attachments after the action and the audit of the
     contact it shows: the same as the detail view read next."""

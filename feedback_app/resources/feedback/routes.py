@@ -110,7 +110,7 @@ class FeedbackByCode(MethodView):
         """Track an item: status, field, agency, public timeline and answer; no personal data."""
         read_only()
         # Dumped by hand (PublicFeedbackSchema still documents it; a test holds the two equal).
-        return jsonify(dump_public(public_view.public_view(citizen.find_item(tracking_code))))
+        return jsonify(dump_public(public_view.tracking_view(tracking_code)))
 
 
 @blp.route("/<string:tracking_code>/messages")
