@@ -18,7 +18,7 @@ from feedback_app.services.directory import fold
 RECENT = timedelta(days=30)
 MIN_SCORE = 0.30
 MAX_CANDIDATES = 200
-# Texts whose 3-grams are kept (about 2 KB each): an agency's open items of a field, the pools officers work in.
+# Texts whose 3-grams are kept (about 2.5 KB each with the text, 10 MB at most): the pools officers work in.
 PROFILE_CACHE = 4096
 
 
