@@ -21,7 +21,7 @@ import uuid
 from datetime import date, timedelta
 
 import gevent
-from locust import FastHttpUser, constant_throughput, events, task
+from locust import FastHttpUser, events, task
 
 CONFIG = json.load(open(os.environ["PHANANH_LOAD_CONFIG"], encoding="utf-8"))
 BODIES = [json.dumps(b, ensure_ascii=False).encode("utf-8") for b in
@@ -54,6 +54,25 @@ def _quitting(**kwargs):
         handle.flush()
 
 
+def poisson_throughput(rate: float):
+    """Like locust's constant_throughput, but the gap from one task's start to the next is drawn from an
+    exponential distribution of mean 1/rate (a task longer than its gap is followed at once): each user's
+    tasks are a Poisson process, and so are all users' together.
+
+    Independent citizens do not act in step. With constant_throughput's fixed gaps the users fell into
+    lock-step: those a slow moment had delayed all fired again together, and gunicorn's accept queue swung
+    between 0 and 306 connections within a second, so latencies measured how long the service took to drain
+    waves of the load generator's own making rather than how it answers a steady 200/s."""
+
+    def wait_time(user) -> float:
+        now = time.monotonic()
+        wait = max(0.0, random.expovariate(rate) - (now - getattr(user, "_started", now)))
+        user._started = now + wait
+        return wait
+
+    return wait_time
+
+
 def _retryable(status: int) -> bool:
     # 0: no answer (connection refused or reset); 5xx: the server failed; 409: the same key is still running;
     # 429: slow down. A 4xx other than these is the client's fault and would fail again.
@@ -64,7 +83,7 @@ class SubmittingCitizen(FastHttpUser):
     """One submission per iteration, each from a new citizen of the app (new device id)."""
 
     fixed_count = CONFIG["submitters"]
-    wait_time = constant_throughput(CONFIG["submit_rate_per_user"])
+    wait_time = poisson_throughput(CONFIG["submit_rate_per_user"])
 
     @task
     def submit(self):
@@ -97,7 +116,7 @@ class TrackingCitizen(FastHttpUser):
     """A citizen of the app looking at an item acknowledged earlier."""
 
     fixed_count = CONFIG["trackers"]
-    wait_time = constant_throughput(CONFIG["track_rate_per_user"])
+    wait_time = poisson_throughput(CONFIG["track_rate_per_user"])
 
     @task
     def track(self):
@@ -133,7 +152,7 @@ class Officer(_Staff):
     """An agency officer: the queue of items to take in, accept the first; the items in progress, resolve one."""
 
     fixed_count = len(CONFIG["officers"])
-    wait_time = constant_throughput(CONFIG["officer_rate"])
+    wait_time = poisson_throughput(CONFIG["officer_rate"])
 
     def on_start(self):
         self.account = next(_officer_accounts)
@@ -172,7 +191,7 @@ class Manager(_Staff):
     """A manager reading the processing-rate report: this month by agency, by field, the year by month."""
 
     fixed_count = len(CONFIG["managers"])
-    wait_time = constant_throughput(CONFIG["manager_rate"])
+    wait_time = poisson_throughput(CONFIG["manager_rate"])
 
     def on_start(self):
         self.account = next(_manager_accounts)
