@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python bench/intake_cost.py [--requests 300] [--case CASE ...]   (needs valgrind)
      .venv/bin/python bench/intake_cost.py --case action --requests 100   (an action costs ten submissions)
+     .venv/bin/python bench/intake_cost.py --case queue
 
 Both endpoints of bench/intake.py, the real one and the reference, are driven in-process (Flask's test
 client, PostgreSQL on 127.0.0.1) under callgrind, which counts only the measured loop (instrumentation is
@@ -36,6 +37,8 @@ CASES = {
     "action": "an officer's action as bench/load.py sends it (POST /api/v1/triage/items/{id}/actions with If-Match: "
               "accept, then resolve, each answered with the item's detail) on items of one field and one ward, "
               "with 200 other open items of that field and ward as duplicate candidates; per action",
+    "queue": "an officer's queue as bench/load.py reads it (GET /api/v1/triage/items?status=routed, then in_progress, "
+             "page_size=20; 200 items routed to the agency, 40 in progress)",
 }
 
 
@@ -102,9 +105,9 @@ def deliver(app, client, bodies, requests: int) -> None:
     assert left == 0, f"{left} messages not processed"
 
 
-def officer_actions(app, client, requests: int) -> None:
-    """Count `requests` officer actions: half the items accepted, then resolved, as the load's officers do, each
-    item with a pool of 200 open items of the same field and ward (the duplicate candidates of its detail)."""
+def _officer(app, client, items: int):
+    """`items` open items of one field and one ward routed to one agency, the oldest first, and an officer of
+    that agency: (item ids, their versions, `act(item_id, payload, etag) -> new etag`, the officer's headers)."""
     import csv
 
     import sqlalchemy as sa
@@ -115,9 +118,8 @@ def officer_actions(app, client, requests: int) -> None:
 
     with open(ROOT / "classifier" / "seed" / "seed_vi.csv", encoding="utf-8") as handle:
         texts = [r["text"][:4000] for r in csv.DictReader(handle) if len(r["text"]) >= 10]
-    warm, counted = 20, -(-requests // 2)
     ids = []
-    for i in range(warm + counted + 200):  # oldest first: the ones acted on; the newest 200 stay open
+    for i in range(items):
         body = {"description": texts[i % len(texts)], "category": "water", "consent_public": True,
                 "address": "phường Suối Hoa, TP Bắc Ninh", "contact": {"name": "Người thử", "phone": "0900000000"}}
         response = client.post("/api/v1/feedback", json=body)
@@ -131,26 +133,58 @@ def officer_actions(app, client, requests: int) -> None:
         versions = dict(db.session.execute(sa.select(FeedbackItem.id, FeedbackItem.version)).all())
     token = client.post("/api/v1/auth/token", json={"username": "cost-bench-officer",
                                                     "password": "cost-bench-password-1"}).get_json()["access_token"]
-    accept = {"action": "accept", "message": "Đã tiếp nhận, đang xử lý."}
-    resolve = {"action": "resolve", "text": "Đơn vị đã kiểm tra và khắc phục tại hiện trường.",
-               "evidence_reason": "Kiểm tra trực tiếp, không chụp ảnh."}
+    headers = {"Authorization": f"Bearer {token}"}
 
     def act(item_id: str, payload: dict, tag: str) -> str:
         response = client.post(f"/api/v1/triage/items/{item_id}/actions", json=payload,
-                               headers={"Authorization": f"Bearer {token}", "If-Match": tag})
+                               headers={**headers, "If-Match": tag})
         assert response.status_code == 200, response.get_data(as_text=True)
         return response.headers["ETag"]
 
-    def work(item_id: str) -> None:
-        tag = act(item_id, accept, f'"{item_id}-{versions[uuid.UUID(item_id)]}"')
-        act(item_id, resolve, tag)
+    return ids, {str(k): v for k, v in versions.items()}, act, headers
 
-    for item_id in ids[:warm]:
-        work(item_id)
+
+ACCEPT = {"action": "accept", "message": "Đã tiếp nhận, đang xử lý."}
+RESOLVE = {"action": "resolve", "text": "Đơn vị đã kiểm tra và khắc phục tại hiện trường.",
+           "evidence_reason": "Kiểm tra trực tiếp, không chụp ảnh."}
+
+
+def _counting(run, warm, counted) -> None:
+    for one in warm:
+        run(one)
     subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
-    for item_id in ids[warm:warm + counted]:
-        work(item_id)
+    for one in counted:
+        run(one)
     subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
+
+
+def officer_actions(app, client, requests: int) -> None:
+    """Count `requests` officer actions: half the items accepted, then resolved, as the load's officers do, each
+    item with a pool of 200 open items of the same field and ward (the duplicate candidates of its detail)."""
+    warm, counted = 20, -(-requests // 2)
+    # Oldest first: the ones acted on; the newest 200 stay open.
+    ids, versions, act, _ = _officer(app, client, warm + counted + 200)
+
+    def work(item_id: str) -> None:
+        tag = act(item_id, ACCEPT, f'"{item_id}-{versions[item_id]}"')
+        act(item_id, RESOLVE, tag)
+
+    _counting(work, ids[:warm], ids[warm:warm + counted])
+
+
+def officer_queue(app, client, requests: int) -> None:
+    """Count `requests` reads of an officer's queue as the load's officers read it (the first page of 20 of the
+    'routed' items, then of the 'in_progress' ones, in turn): 240 items routed to the agency, 40 accepted."""
+    ids, versions, act, headers = _officer(app, client, 240)
+    for item_id in ids[:40]:
+        act(item_id, ACCEPT, f'"{item_id}-{versions[item_id]}"')
+
+    def read(i: int) -> None:
+        status = ("routed", "in_progress")[i % 2]
+        response = client.get(f"/api/v1/triage/items?status={status}&page_size=20", headers=headers)
+        assert response.status_code == 200 and len(response.get_json()["items"]) == 20, response.get_data(as_text=True)
+
+    _counting(read, range(200), range(200, 200 + requests))
 
 
 def child(case: str, requests: int) -> None:
@@ -174,11 +208,11 @@ def child(case: str, requests: int) -> None:
         app = create_app()
     client = app.test_client()
     bodies = payloads()
-    if case in ("deliver", "action"):
+    if case in ("deliver", "action", "queue"):
         if case == "deliver":
             deliver(app, client, bodies, requests)
         else:
-            officer_actions(app, client, requests)
+            (officer_actions if case == "action" else officer_queue)(app, client, requests)
         shutil.rmtree(env["INSTANCE_PATH"], ignore_errors=True)
         return
     headers = lambda i: {}  # noqa: E731
