@@ -1,6 +1,7 @@
 """Staff authentication: argon2 hashes, expiring signed bearer tokens, slow-down then lock after failures."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -9,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, has_request_context, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import make_transient_to_detached
 
 from feedback_app.extensions import db
 from feedback_app.models import Agency, StaffUser
@@ -141,16 +143,76 @@ def login(*, username: str, password: str) -> IssuedToken:
     return IssuedToken(access_token=token, expires_at=expires_at)
 
 
-def staff_for_token(token: str) -> StaffUser | None:
+def _claims(token: str) -> dict | None:
     try:
         claims = _serializer().loads(token, max_age=int(token_ttl().total_seconds()))
     except (SignatureExpired, BadSignature):
         return None
-    if not isinstance(claims, dict):
+    return claims if isinstance(claims, dict) else None
+
+
+def staff_for_token(token: str) -> StaffUser | None:
+    claims = _claims(token)
+    if claims is None:
         return None
     user = db.session.get(StaffUser, claims.get("u"))
     if user is None or not user.active or user.token_generation != claims.get("g"):
         return None
+    return user
+
+
+# Accounts whose token was valid, per process, for a few seconds: every staff request starts with the same
+# look-up of its user, a round trip for an answer that rarely changes. Keyed by user id and token generation;
+# kept only for an active account whose generation matched. A password change, a deactivation (both bump the
+# generation), a new account or any other change of a staff row written through this process's ORM clears it
+# at once; a change made by another process (or by hand in the database) reaches this one within
+# STAFF_TOKEN_CACHE_SECONDS (default 10; 0 turns the cache off). An expired token is refused at once: its
+# signature's age is checked on every request, cached or not.
+_VALID: dict[tuple[int, int], tuple[float, int | None, str]] = {}
+_VALID_MAX = 10_000
+_clock = time.monotonic
+
+
+def forget_valid_tokens(*_args) -> None:
+    _VALID.clear()
+
+
+for _change in ("after_insert", "after_update", "after_delete"):
+    sa.event.listen(StaffUser, _change, forget_valid_tokens)
+
+
+def _attached(user_id: int, agency_id: int | None, role: str) -> StaffUser:
+    """The account as a persistent object of this request's session, without a SELECT: its id, role and agency
+    (what authorisation reads) are set; every other column is expired, loaded fresh from the database on first
+    use (an admin's view of themself, a password change)."""
+    session = db.session()
+    key = session.identity_key(StaffUser, user_id)
+    user = session.identity_map.get(key)
+    if user is not None:
+        return user
+    user = StaffUser.__mapper__.class_manager.new_instance()
+    user.__dict__.update(id=user_id, role=role, agency_id=agency_id)
+    make_transient_to_detached(user)
+    session.add(user)
+    return user
+
+
+def cached_staff_for_token(token: str) -> StaffUser | None:
+    """`staff_for_token`, with a valid account trusted for STAFF_TOKEN_CACHE_SECONDS (see `_VALID`)."""
+    claims = _claims(token)
+    if claims is None:
+        return None
+    user_id, generation = claims.get("u"), claims.get("g")
+    ttl = current_app.config.get("STAFF_TOKEN_CACHE_SECONDS", 10)
+    now = _clock()
+    cached = _VALID.get((user_id, generation))
+    if cached is not None and cached[0] > now:
+        return _attached(user_id, cached[1], cached[2])
+    user = staff_for_token(token)
+    if user is not None and ttl > 0:
+        if len(_VALID) >= _VALID_MAX:
+            _VALID.clear()
+        _VALID[(user_id, generation)] = (now + ttl, user.agency_id, user.role)
     return user
 
 
@@ -160,5 +222,6 @@ def current_staff() -> StaffUser | None:
     if "staff_user" not in g:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        g.staff_user = staff_for_token(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+        token = token.strip()
+        g.staff_user = cached_staff_for_token(token) if scheme.lower() == "bearer" and token else None
     return g.staff_user

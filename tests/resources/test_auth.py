@@ -77,3 +77,39 @@ def test_cli_creates_a_user_with_the_password_from_stdin(app, client):
     bad = subprocess.run([sys.executable, "-m", "flask", "users", "create", "x.y", "--role", "officer"],
                          input="a long enough password\n", env=env, capture_output=True, text=True, cwd=PROJECT_ROOT)
     assert bad.returncode == 1 and "agency" in bad.stderr
+
+
+def test_a_deactivation_here_ends_the_token_at_once_and_elsewhere_within_the_cache_time(client, app, make_staff,
+                                                                                         monkeypatch):
+    from feedback_app.services import auth
+
+    officer = make_staff("cb.four", "officer", "SGTVT")
+    admin = make_staff("cb.admin", "admin")
+    assert client.get("/api/v1/triage/items", headers=officer).status_code == 200
+    with app.app_context():
+        officer_id = db.session.scalar(sa.select(StaffUser.id).where(StaffUser.username == "cb.four"))
+    # Through the API (this process's ORM): refused on the next request.
+    assert client.patch(f"/api/v1/admin/users/{officer_id}", headers=admin, json={"active": False}).status_code == 200
+    assert client.get("/api/v1/triage/items", headers=officer).status_code == 401
+    # Written by another process: trusted until STAFF_TOKEN_CACHE_SECONDS have passed, then refused.
+    admin_two = make_staff("cb.admin2", "admin")
+    assert client.get("/api/v1/triage/items", headers=admin_two).status_code == 200
+    with app.app_context():
+        db.session.execute(sa.update(StaffUser).where(StaffUser.username == "cb.admin2")
+                           .values(active=False, token_generation=StaffUser.token_generation + 1))
+        db.session.commit()
+    assert client.get("/api/v1/triage/items", headers=admin_two).status_code == 200
+    later = auth._clock() + app.config.get("STAFF_TOKEN_CACHE_SECONDS", 10) + 1
+    monkeypatch.setattr(auth, "_clock", lambda: later)
+    assert client.get("/api/v1/triage/items", headers=admin_two).status_code == 401
+
+
+def test_a_cached_account_reads_its_other_columns_fresh(client, app, make_staff):
+    admin = make_staff("cb.admin3", "admin")
+    assert client.get("/api/v1/admin/users", headers=admin).status_code == 200  # now cached
+    with app.app_context():
+        db.session.execute(sa.update(StaffUser).where(StaffUser.username == "cb.admin3")
+                           .values(display_name="Quản trị viên"))
+        db.session.commit()
+    users = client.get("/api/v1/admin/users", headers=admin).get_json()
+    assert [u["display_name"] for u in users if u["username"] == "cb.admin3"] == ["Quản trị viên"]
