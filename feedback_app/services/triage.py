@@ -14,6 +14,7 @@ from feedback_app.models.types import utcnow
 from feedback_app.services import access
 from feedback_app.services.directory import directory
 from feedback_app.services.duplicates import likely_duplicates
+from feedback_app.services.errors import NotFound
 from feedback_app.services.workflow import ALLOWED_TRANSITIONS, Actor, record_event
 
 
@@ -30,10 +31,33 @@ def get_item(user: StaffUser, item_id: str) -> FeedbackItem:
     return access.ensure_visible(user, item)
 
 
+def get_item_and_contact(user: StaffUser, item_id: str) -> tuple[FeedbackItem, sa.Row | None]:
+    """`get_item`, and the item's contact row (for `detail`) by the same statement: one round trip less."""
+    try:
+        key = uuid.UUID(str(item_id))
+    except ValueError:
+        raise NotFound() from None
+    found = db.session.execute(_ITEM_AND_CONTACT, {"item_id": key}).first()
+    item = access.ensure_visible(user, found[0] if found else None)
+    return item, found if found.item_id is not None else None
+
+
+# The columns a queue entry shows (the description cut as `summary` cuts it), read as plain rows.
+_QUEUE_COLUMNS = tuple(getattr(FeedbackItem, name) for name in (
+    "id", "tracking_code", "status", "version", "title", "category_id", "agency_id", "area_id", "created_at",
+    "due_at", "assigned_to_id", "sent_back_at", "predicted_category", "prediction_probability")) + (
+    sa.func.substr(FeedbackItem.description, 1, 300).label("description"),)
+
+
 def list_queue(user: StaffUser, *, page: int, page_size: int, status: str | None = None, category: str | None = None,
                area: str | None = None, overdue: bool | None = None, due_before: datetime | None = None,
                q: str | None = None, sent_back: bool | None = None) -> dict:
-    query = sa.select(FeedbackItem)
+    now = utcnow()
+    if user.role in AGENCY_ROLES and status and not (category or area or q or due_before) and sent_back is None \
+            and overdue is None:  # an officer's queue by status, as officers read it: a statement built once
+        return _queue_page(_AGENCY_QUEUE_BY_STATUS, {"agency_id": user.agency_id, "status": status},
+                           page, page_size, now)
+    query = sa.select(FeedbackItem.id)
     if user.role in AGENCY_ROLES:
         query = query.where(FeedbackItem.agency_id == user.agency_id)
     elif user.role == "coordinator" and status is None:
@@ -52,7 +76,6 @@ def list_queue(user: StaffUser, *, page: int, page_size: int, status: str | None
             return _page([], 0, page, page_size)
         query = query.join(Area, Area.id == FeedbackItem.area_id).where(
             sa.or_(Area.path == root.path, Area.path.like(f"{root.path}/%")))
-    now = utcnow()
     if overdue is True:
         query = query.where(FeedbackItem.due_at < now, FeedbackItem.status.in_(OPEN_STATUSES))
     elif overdue is False:
@@ -66,11 +89,31 @@ def list_queue(user: StaffUser, *, page: int, page_size: int, status: str | None
             sa.func.lower(FeedbackItem.title).like(pattern),
             FeedbackItem.tracking_code == q.upper(),
         ))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.scalars(
-        query.order_by(FeedbackItem.due_at.asc().nulls_last(), FeedbackItem.created_at, FeedbackItem.id)
-        .limit(page_size).offset((page - 1) * page_size)
-    ).all()
+    return _queue_page(_paged(query), {}, page, page_size, now)
+
+
+def _paged(query):
+    """The page of `query` (a select of item ids under the queue's filters) in the queue's order, and its total
+    by a subquery run once: one statement. Page size and offset are parameters."""
+    total = sa.select(sa.func.count()).select_from(query.subquery()).scalar_subquery()
+    return (query.with_only_columns(*_QUEUE_COLUMNS, total.label("total"))
+            .order_by(FeedbackItem.due_at.asc().nulls_last(), FeedbackItem.created_at, FeedbackItem.id)
+            .limit(sa.bindparam("page_size")).offset(sa.bindparam("offset")))
+
+
+_AGENCY_QUEUE_BY_STATUS = _paged(sa.select(FeedbackItem.id).where(
+    FeedbackItem.agency_id == sa.bindparam("agency_id"), FeedbackItem.status == sa.bindparam("status")))
+
+
+def _queue_page(statement, params: dict, page: int, page_size: int, now: datetime) -> dict:
+    rows = db.session.execute(statement, {**params, "page_size": page_size, "offset": (page - 1) * page_size}).all()
+    if rows:
+        total = rows[0].total
+    elif page > 1:  # an empty page past the first: its total asked alone
+        total = db.session.execute(statement, {**params, "page_size": 1, "offset": 0}).first()
+        total = total.total if total else 0
+    else:
+        total = 0
     return _page([summary(item, now) for item in rows], total, page, page_size)
 
 
@@ -79,7 +122,8 @@ def _page(items: list, total: int, page: int, page_size: int) -> dict:
             "pagination": {"page": page, "page_size": page_size, "total": total, "pages": -(-total // page_size)}}
 
 
-def summary(item: FeedbackItem, now: datetime | None = None) -> dict:
+def summary(item, now: datetime | None = None) -> dict:
+    """A queue entry, of an item or of a row of `_QUEUE_COLUMNS`."""
     now = now or utcnow()
     return {
         "id": item.id, "tracking_code": item.tracking_code, "status": item.status, "version": item.version,
@@ -120,14 +164,19 @@ _CONTACTS = ItemContact.__table__
 _CONTACT = sa.select(_CONTACTS.c.name, _CONTACTS.c.phone, _CONTACTS.c.email, _CONTACTS.c.erased_at).where(
     _CONTACTS.c.item_id == sa.bindparam("item_id"))
 _ITEMS = FeedbackItem.__table__
+_ITEM_AND_CONTACT = (sa.select(FeedbackItem, _CONTACTS.c.item_id, *_CONTACT.selected_columns)
+                     .outerjoin(_CONTACTS, _CONTACTS.c.item_id == FeedbackItem.id)
+                     .where(FeedbackItem.id == sa.bindparam("item_id")))
+_UNREAD = object()
 _TRACKING_CODE = sa.select(_ITEMS.c.tracking_code).where(_ITEMS.c.id == sa.bindparam("item_id"))
 
 
-def detail(user: StaffUser, item: FeedbackItem) -> dict:
-    """Everything staff need; the contact only for the item's own agency, and each such read is audited."""
+def detail(user: StaffUser, item: FeedbackItem, contact_row=_UNREAD) -> dict:
+    """Everything staff need; the contact only for the item's own agency, and each such read is audited.
+    `contact_row`: the item's contact as `get_item_and_contact` read it (None: it has none)."""
     contact = None
     if access.sees_contact(user, item):
-        row = db.session.execute(_CONTACT, {"item_id": item.id}).first()
+        row = db.session.execute(_CONTACT, {"item_id": item.id}).first() if contact_row is _UNREAD else contact_row
         if row is not None and row.erased_at is None:
             contact = {"name": row.name, "phone": row.phone, "email": row.email}
             record_event(item, "contact_viewed", actor=Actor("staff", str(user.id)), public=False)

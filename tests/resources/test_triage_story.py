@@ -229,3 +229,28 @@ def test_an_actions_answer_is_the_items_detail_after_it(client, make_staff):
     again = client.get(f"/api/v1/triage/items/{item_id}", headers=officer).get_json()
     assert again["timeline"][:-1] == item["timeline"] and again["timeline"][-1]["kind"] == "contact_viewed"
     assert {k: v for k, v in again.items() if k != "timeline"} == {k: v for k, v in item.items() if k != "timeline"}
+
+
+def test_the_queue_pages_and_their_total_with_filters(client, make_staff):
+    """The queue reads a page and its total in one statement; an empty page past the end still knows the total."""
+    officer = make_staff("nuoc.five", "officer", "NSBN")
+    for i in range(5):
+        client.post("/api/v1/feedback", json={**SUBMISSION, "category": "water",
+                                               "description": f"{SUBMISSION['description']} Lần {i}. " + "x" * 400})
+
+    def queue(**params):
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        response = client.get(f"/api/v1/triage/items?{query}", headers=officer)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    whole = queue(page_size=100)
+    assert whole["pagination"] == {"page": 1, "page_size": 100, "total": 5, "pages": 1}
+    assert all(len(i["description"]) == 300 for i in whole["items"])
+    pages = [queue(page_size=2, page=p) for p in (1, 2, 3, 4)]
+    assert [p["pagination"]["total"] for p in pages] == [5, 5, 5, 5]
+    assert [i for p in pages for i in p["items"]] == whole["items"] and pages[3]["items"] == []
+    assert queue(status="resolved")["pagination"]["total"] == 0
+    assert queue(status="resolved", page=3)["pagination"] == {"page": 3, "page_size": 20, "total": 0, "pages": 0}
+    found = queue(q="lần 3", category="water", area="256", page_size=1)
+    assert found["pagination"]["total"] == 1 and "Lần 3." in found["items"][0]["description"]
