@@ -69,6 +69,9 @@ def load_settings(overrides: dict | None = None) -> dict:
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
         # How long a process trusts an API key it has looked up (a revocation reaches every process within it).
         "API_KEY_CACHE_SECONDS": int(os.environ.get("API_KEY_CACHE_SECONDS", 10)),
+        # How long a process trusts a staff token's account it has looked up (deactivation through this process
+        # is immediate; one made elsewhere reaches every process within it). 0: look up on every request.
+        "STAFF_TOKEN_CACHE_SECONDS": int(os.environ.get("STAFF_TOKEN_CACHE_SECONDS", 10)),
         # Open311 GeoReport v2 (/open311/v2): the one jurisdiction served, what discovery tells clients,
         # and whether an Open311 submission is published (GeoReport v2 shows every request's description).
         "OPEN311_JURISDICTION": os.environ.get("OPEN311_JURISDICTION", "bacninh.gov.vn"),
