@@ -142,7 +142,8 @@ class _MemoryBuckets:
 class _Store:
     """One app's Redis (or none: memory://) and whether it is known to be down."""
 
-    def __init__(self, uri: str, options: dict):
+    def __init__(self, uri: str, options: dict, enabled: bool = True):
+        self.enabled = enabled
         self.redis = None if uri.startswith("memory://") else redis.Redis.from_url(uri, **options)
         self.script = self.redis.register_script(GCRA) if self.redis is not None else None
         self.down_until = 0.0
@@ -164,14 +165,17 @@ class RateLimiter:
 
     @property
     def enabled(self) -> bool:
-        return bool(current_app.config.get("RATELIMIT_ENABLED", True))
+        return current_app.extensions["ratelimit"].enabled
 
     def init_app(self, app: Flask) -> None:
+        """Settings are read here, once: switched off (RATELIMIT_ENABLED=0), a request pays for no hook at all."""
         parse_limits(app.config.get("RATELIMIT_DEFAULT") or "")  # a typo fails at start, not per request
+        enabled = bool(app.config.get("RATELIMIT_ENABLED", True))
         app.extensions["ratelimit"] = _Store(app.config.get("RATELIMIT_STORAGE_URI") or "memory://",
-                                             app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
-        app.before_request(self._default_limits)
-        app.after_request(self._headers)
+                                             app.config.get("RATELIMIT_STORAGE_OPTIONS") or {}, enabled)
+        if enabled:
+            app.before_request(self._default_limits)
+            app.after_request(self._headers)
 
     def exempt(self, blueprint) -> None:
         self._exempt_blueprints.add(blueprint.name)
@@ -245,7 +249,7 @@ class RateLimiter:
     def _default_limits(self):
         endpoint = request.endpoint
         if (endpoint is None or request.blueprint in self._exempt_blueprints or endpoint == "static"
-                or not self.enabled or self._has_own_limits(endpoint, request.method)):
+                or self._has_own_limits(endpoint, request.method)):
             return None
         self.hit(parse_limits(current_app.config.get("RATELIMIT_DEFAULT") or ""), self.key_func(), scope=endpoint)
         return None
