@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from feedback_app.models.feedback import STATUSES
-from feedback_app.resources.feedback.schemas import NamedRefSchema, PageMetaSchema
+from feedback_app.resources.feedback.schemas import NamedRefSchema, PageMetaSchema, _local, _ref
 from feedback_app.resources.fields import LocalDateTime, QueryText, StrictSchema
 from feedback_app.services.access import ACTION_ROLES
 from feedback_app.services.actions import REJECT_REASONS
@@ -58,6 +58,39 @@ class QueueItemSchema(ma.Schema):
 class QueuePageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(QueueItemSchema))
     pagination = ma.fields.Nested(PageMetaSchema)
+
+
+def dump_queue_page(page: dict) -> dict:
+    """What `QueuePageSchema().dump(page)` gives, written by hand: an officer's queue is read ~13 times a second
+    and the schema's dump of a 20-item page was a third of it. A test holds the two equal."""
+    meta = page["pagination"]
+    return {
+        "items": [_queue_item(item) for item in page["items"]],
+        "pagination": {"page": meta["page"], "page_size": meta["page_size"], "total": meta["total"],
+                       "pages": meta["pages"]},
+    }
+
+
+def _queue_item(item: dict) -> dict:
+    """`QueueItemSchema().dump(item)` by hand; the start of an item's detail too."""
+    return {
+        "id": str(item["id"]),
+        "tracking_code": item["tracking_code"],
+        "status": item["status"],
+        "version": item["version"],
+        "title": item["title"],
+        "description": item["description"],
+        "category": _ref(item["category"]),
+        "agency": _ref(item["agency"]),
+        "area": _ref(item["area"]),
+        "created_at": _local(item["created_at"]),
+        "due_at": _local(item["due_at"]),
+        "overdue": item["overdue"],
+        "assigned_to": item["assigned_to"],
+        "sent_back": item["sent_back"],
+        "predicted_category": item["predicted_category"],
+        "prediction_probability": item["prediction_probability"],
+    }
 
 
 class StaffContactSchema(ma.Schema):
@@ -121,6 +154,43 @@ class ItemDetailSchema(QueueItemSchema):
     legal_actions = ma.fields.List(ma.fields.String())
 
 
+def dump_detail(item: dict) -> dict:
+    """What `ItemDetailSchema().dump(item)` gives, written by hand: the answer of an item's view and of every
+    action on it. A test holds the two equal."""
+    contact = item["contact"]
+    return {
+        **_queue_item(item),
+        "etag": item["etag"],
+        "address": item["address"],
+        "lat": item["lat"],
+        "lon": item["lon"],
+        "language": item["language"],
+        "channel": item["channel"],
+        "priority": item["priority"],
+        "anonymous": item["anonymous"],
+        "consent_public": item["consent_public"],
+        "model_version": item["model_version"],
+        "routed_by": item["routed_by"],
+        "answer": item["answer"],
+        "rating": item["rating"],
+        "rating_comment": item["rating_comment"],
+        "rejection_reason": item["rejection_reason"],
+        "merged_into": item["merged_into"],
+        "contact": None if contact is None else {
+            "name": contact["name"], "phone": contact["phone"], "email": contact["email"]},
+        "timeline": [{"id": e["id"], "kind": e["kind"], "from_status": e["from_status"], "to_status": e["to_status"],
+                      "actor_kind": e["actor_kind"], "actor_id": e["actor_id"], "public": e["public"],
+                      "message": e["message"], "data": None if e["data"] is None else dict(e["data"]),
+                      "at": _local(e["at"])} for e in item["timeline"]],
+        "attachments": [{"id": str(a["id"]), "content_type": a["content_type"], "size": a["size"],
+                         "uploaded_by": a["uploaded_by"], "public": a["public"],
+                         "created_at": _local(a["created_at"])} for a in item["attachments"]],
+        "duplicates": [{"id": str(d["id"]), "tracking_code": d["tracking_code"], "status": d["status"],
+                        "score": d["score"], "created_at": _local(d["created_at"])} for d in item["duplicates"]],
+        "legal_actions": list(item["legal_actions"]),
+    }
+
+
 class ActionSchema(StrictSchema):
     action = ma.fields.String(required=True, validate=ma.validate.OneOf(sorted(ACTION_ROLES)))
     agency = ma.fields.String(validate=ma.validate.Length(1, 64))
@@ -152,6 +222,11 @@ class ActionResultSchema(ma.Schema):
     action = ma.fields.String()
     event_id = ma.fields.Integer()
     item = ma.fields.Nested(ItemDetailSchema)
+
+
+def dump_action_result(result: dict) -> dict:
+    """What `ActionResultSchema().dump(result)` gives, written by hand (the item's detail by `dump_detail`)."""
+    return {"action": result["action"], "event_id": result["event_id"], "item": dump_detail(result["item"])}
 
 
 class UploadedSchema(ma.Schema):
