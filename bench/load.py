@@ -439,6 +439,7 @@ class LoadPlan:
     officer_rate: float = 1.0  # queue rounds per officer per second (2 list calls + up to 2 actions)
     manager_rate: float = 0.2  # reports per manager per second
     retry_seconds: float = 120.0
+    arrivals: str = "paced"    # paced: one start at a random moment of each period; poisson: exponential gaps
 
     def users(self) -> dict:
         # One submission per second per simulated app session: enough sessions that the latency of one
@@ -470,7 +471,7 @@ def start_locust(prep: Prepared, base_url: str, plan: LoadPlan, tag: str = "load
     users = plan.users()
     config = {"bodies": str(prep.bodies_path), "api_key": prep.api_key, "officers": prep.officers,
               "managers": prep.managers, "acks": str(acks), "marks": str(marks), "given_up": str(given_up),
-              "retry_seconds": plan.retry_seconds, **users}
+              "retry_seconds": plan.retry_seconds, "arrivals": plan.arrivals, **users}
     config_path = work / f"{tag}-locust.json"
     json.dump(config, open(config_path, "w", encoding="utf-8"))
     total = users["submitters"] + users["trackers"] + len(prep.officers) + len(prep.managers)
@@ -674,7 +675,8 @@ def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[floa
           f"officers for {len(prep.officers)} agencies, {len(prep.managers)} managers")
     print(f"load: {plan.duration} s offered {plan.rate:g} submissions/s, {plan.rate * plan.track_ratio:g} trackings/s, "
           f"{len(prep.officers)} officers at {plan.officer_rate:g} queue rounds/s, {len(prep.managers)} managers at "
-          f"{plan.manager_rate:g} reports/s; {run.users} locust users; stats from the end of spawning")
+          f"{plan.manager_rate:g} reports/s; {run.users} locust users, starts {plan.arrivals} (--arrivals); "
+          f"stats from the end of spawning")
     print(f"\n{'endpoint':<52s} {'requests':>9s} {'req/s':>8s} {'fail':>6s} {'p50 ms':>7s} {'p95 ms':>7s} {'p99 ms':>7s}")
     worst_p95 = 0.0
     rows = []
@@ -777,6 +779,9 @@ def main() -> None:
     parser.add_argument("--classifier", action="store_true", help="activate the seed routing model first")
     parser.add_argument("--keep", action="store_true", help="leave the database and logs for a look afterwards")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
+    parser.add_argument("--arrivals", choices=["paced", "poisson"], default="paced",
+                        help="paced (default): each user starts one task per period, at a random moment of it; "
+                             "poisson: exponential gaps, burstier, and the count offered varies")
     args = parser.parse_args()
     if args.quick:
         args.duration = 30
@@ -793,7 +798,7 @@ def main() -> None:
     deployment = None
     try:
         deployment = Deployment(prep.env).start()
-        plan = LoadPlan(duration=args.duration, rate=args.rate, track_ratio=args.track_ratio)
+        plan = LoadPlan(duration=args.duration, rate=args.rate, track_ratio=args.track_ratio, arrivals=args.arrivals)
         print(f"deployed on {deployment.base_url}; locust {plan.duration} s at {plan.rate:g} submissions/s ...",
               file=sys.stderr)
         warm_up(prep, deployment.base_url)

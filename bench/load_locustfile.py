@@ -54,15 +54,25 @@ def _quitting(**kwargs):
         handle.flush()
 
 
-def poisson_throughput(rate: float):
-    """Like locust's constant_throughput, but the gap from one task's start to the next is drawn from an
-    exponential distribution of mean 1/rate (a task longer than its gap is followed at once): each user's
-    tasks are a Poisson process, and so are all users' together.
+def paced_at_random(rate: float):
+    """One task per period of 1/rate, started at a random moment of each period (a task that overruns its
+    period is followed at once, and at most one period is made up): the rate offered is exact, and no two
+    users keep a phase from one period to the next."""
+    period = 1.0 / rate
 
-    Independent citizens do not act in step. With constant_throughput's fixed gaps the users fell into
-    lock-step: those a slow moment had delayed all fired again together, and gunicorn's accept queue swung
-    between 0 and 306 connections within a second, so latencies measured how long the service took to drain
-    waves of the load generator's own making rather than how it answers a steady 200/s."""
+    def wait_time(user) -> float:
+        now = time.monotonic()
+        user._period = max(getattr(user, "_period", now - period) + period, now - period)
+        return max(0.0, user._period + random.uniform(0.0, period) - now)
+
+    return wait_time
+
+
+def poisson_throughput(rate: float):
+    """The gap from one task's start to the next drawn from an exponential distribution of mean 1/rate (a
+    task longer than its gap is followed at once): each user's tasks, and all users' together, are a Poisson
+    process, burstier than `paced_at_random`; the count offered in a window varies (about ±4.5/s over 10 s
+    at 200/s)."""
 
     def wait_time(user) -> float:
         now = time.monotonic()
@@ -71,6 +81,13 @@ def poisson_throughput(rate: float):
         return wait
 
     return wait_time
+
+
+# Independent citizens do not act in step. With locust's constant_throughput (fixed gaps) the users fell into
+# lock-step: those a slow moment had delayed all fired again together, gunicorn's accept queue swung between
+# 0 and 306 connections within a second, and latencies measured the draining of waves of the load
+# generator's own making. Both schedules above draw each start at random.
+ARRIVALS = {"paced": paced_at_random, "poisson": poisson_throughput}[CONFIG.get("arrivals", "paced")]
 
 
 def _retryable(status: int) -> bool:
@@ -83,7 +100,7 @@ class SubmittingCitizen(FastHttpUser):
     """One submission per iteration, each from a new citizen of the app (new device id)."""
 
     fixed_count = CONFIG["submitters"]
-    wait_time = poisson_throughput(CONFIG["submit_rate_per_user"])
+    wait_time = ARRIVALS(CONFIG["submit_rate_per_user"])
 
     @task
     def submit(self):
@@ -116,7 +133,7 @@ class TrackingCitizen(FastHttpUser):
     """A citizen of the app looking at an item acknowledged earlier."""
 
     fixed_count = CONFIG["trackers"]
-    wait_time = poisson_throughput(CONFIG["track_rate_per_user"])
+    wait_time = ARRIVALS(CONFIG["track_rate_per_user"])
 
     @task
     def track(self):
@@ -152,7 +169,7 @@ class Officer(_Staff):
     """An agency officer: the queue of items to take in, accept the first; the items in progress, resolve one."""
 
     fixed_count = len(CONFIG["officers"])
-    wait_time = poisson_throughput(CONFIG["officer_rate"])
+    wait_time = ARRIVALS(CONFIG["officer_rate"])
 
     def on_start(self):
         self.account = next(_officer_accounts)
@@ -191,7 +208,7 @@ class Manager(_Staff):
     """A manager reading the processing-rate report: this month by agency, by field, the year by month."""
 
     fixed_count = len(CONFIG["managers"])
-    wait_time = poisson_throughput(CONFIG["manager_rate"])
+    wait_time = ARRIVALS(CONFIG["manager_rate"])
 
     def on_start(self):
         self.account = next(_manager_accounts)
