@@ -68,23 +68,31 @@ def test_a_submission_cut_twice_is_a_503_and_leaves_nothing(client, app, monkeyp
     assert _count(app, FeedbackItem) == 0 and _count(app, OutboxMessage) == 0
 
 
-def test_a_read_cut_mid_way_is_a_json_503_with_retry_after(client, app, monkeypatch):
+def _inside_the_tracking_read(app, monkeypatch, action) -> None:
+    """Run `action` inside the tracking view, before its last statement. On PostgreSQL the view is one
+    statement, run after the code is normalised; on SQLite the timeline is read after the item."""
     import feedback_app.services.public_view as public_view
 
-    code = client.post("/api/v1/feedback", json=ROAD_REPORT).get_json()["tracking_code"]
-    real = public_view.public_timeline
+    postgresql = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    name = "normalise_tracking_code" if postgresql else "public_timeline"
+    real = getattr(public_view, name)
 
-    def cut(*args, **kwargs):
-        _cut_this_connection(app)
+    def wrapped(*args, **kwargs):
+        action()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(public_view, "public_timeline", cut)
+    monkeypatch.setattr(public_view, name, wrapped)
+
+
+def test_a_read_cut_mid_way_is_a_json_503_with_retry_after(client, app, monkeypatch):
+    code = client.post("/api/v1/feedback", json=ROAD_REPORT).get_json()["tracking_code"]
+    _inside_the_tracking_read(app, monkeypatch, lambda: _cut_this_connection(app))
     response = client.get(f"/api/v1/feedback/{code}")
     assert response.status_code == 503
     body = response.get_json()
     assert set(body) == {"code", "status", "message", "errors"} and body["code"] == 503
     assert int(response.headers["Retry-After"]) > 0
-    monkeypatch.setattr(public_view, "public_timeline", real)
+    monkeypatch.undo()
     assert client.get(f"/api/v1/feedback/{code}").status_code == 200
 
 
@@ -161,12 +169,11 @@ def test_a_keyed_submission_is_one_self_committing_statement_with_its_key_record
 def test_a_rollback_that_fails_on_a_lost_connection_still_answers_503(client, app, monkeypatch):
     """The driver may lose the connection so that even ROLLBACK fails ("connection socket closed", then
     "another command is already in progress"): the answer is still the JSON 503, and the next request is served."""
-    import feedback_app.services.public_view as public_view
     from sqlalchemy.orm import Session
 
     code = client.post("/api/v1/feedback", json=ROAD_REPORT).get_json()["tracking_code"]
 
-    def lost(*args, **kwargs):
+    def lost():
         raise OperationalError("SELECT ...", {}, Exception("connection socket closed"))
 
     real_rollback, failed = Session.rollback, []
@@ -177,7 +184,7 @@ def test_a_rollback_that_fails_on_a_lost_connection_still_answers_503(client, ap
             raise OperationalError("ROLLBACK", {}, Exception("another command is already in progress"))
         return real_rollback(self)
 
-    monkeypatch.setattr(public_view, "public_timeline", lost)
+    _inside_the_tracking_read(app, monkeypatch, lost)
     monkeypatch.setattr(Session, "rollback", rollback_fails)
     response = client.get(f"/api/v1/feedback/{code}")
     assert failed == [1]
