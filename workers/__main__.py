@@ -19,9 +19,15 @@ def main() -> None:
 
     app = worker_app()
     with app.app_context():
-        from workers.queues import rq_connection, warn_about_redis_settings
+        from feedback_app.extensions import db
+        from workers.queues import database_settings_warnings, rq_connection, warn_about_redis_settings
 
         warn_about_redis_settings(rq_connection(), logging.getLogger("workers"))
+        try:
+            for warning in database_settings_warnings(db.engine):
+                logging.getLogger("workers").warning(warning)
+        except Exception as exc:  # the database down at start: the worker retries; nothing to check yet
+            logging.getLogger("workers").warning("database settings unchecked at start (%s)", type(exc).__name__)
     if args.command == "scheduler":
         from workers.scheduler import run_scheduler
 

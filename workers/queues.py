@@ -53,3 +53,18 @@ def warn_about_redis_settings(connection: redis.Redis, log) -> list[str]:
     for warning in warnings:
         log.warning(warning)
     return warnings
+
+
+def database_settings_warnings(engine) -> list[str]:
+    """What in PostgreSQL's settings does not fit the outbox: every message is updated once or twice, and
+    without autovacuum its dead rows pile up and the relay's look-up of pending messages slows down."""
+    if engine.dialect.name != "postgresql":
+        return []
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        autovacuum = conn.execute(sa.text("SHOW autovacuum")).scalar()
+    if autovacuum != "on":
+        return [f"PostgreSQL autovacuum is {autovacuum!r}: the outbox's dead rows pile up and the relay slows "
+                "down as they do; set autovacuum = on (the default)"]
+    return []

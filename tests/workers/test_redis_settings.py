@@ -1,4 +1,4 @@
-"""Redis settings that fit a queue are checked at start: a warning for each one that does not fit."""
+"""Redis and PostgreSQL settings that fit a queue are checked at start: a warning for each one that does not fit."""
 from __future__ import annotations
 
 import logging
@@ -48,3 +48,20 @@ def test_an_unreachable_redis_is_a_warning_not_a_crash():
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
     warnings = warn_about_redis_settings(dead, logging.getLogger("workers"))
     assert warnings and "not reachable" in warnings[0]
+
+
+def test_autovacuum_off_is_named(app):
+    """On PostgreSQL the warning follows the server's own autovacuum setting; SQLite has none to check."""
+    import sqlalchemy as sa
+
+    from feedback_app.extensions import db
+    from workers.queues import database_settings_warnings
+
+    with app.app_context():
+        warnings = database_settings_warnings(db.engine)
+        if db.engine.dialect.name != "postgresql":
+            assert warnings == []
+            return
+        with db.engine.connect() as conn:
+            autovacuum = conn.execute(sa.text("SHOW autovacuum")).scalar()
+        assert any("autovacuum" in w for w in warnings) == (autovacuum != "on")
