@@ -92,12 +92,7 @@ def deliver(app, client, bodies, requests: int) -> None:
             notifications.handle_batch(chunk)
             db.session.remove()
 
-    for chunk in warm:
-        run(chunk)
-    subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
-    for chunk in counted:
-        run(chunk)
-    subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
+    _counting(run, warm, counted)
     with app.app_context():
         left = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
             OutboxMessage.processed_at.is_(None), OutboxMessage.id <= counted[-1][-1]))
@@ -150,6 +145,7 @@ RESOLVE = {"action": "resolve", "text": "Đơn vị đã kiểm tra và khắc p
 
 
 def _counting(run, warm, counted) -> None:
+    """run(x) for each of `warm`, then for each of `counted` with callgrind's instrumentation on."""
     for one in warm:
         run(one)
     subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
@@ -239,12 +235,7 @@ def child(case: str, requests: int) -> None:
         for i in range(200):
             response = client.post("/api/v1/feedback", json=bodies[i % len(bodies)])
             codes.append(response.get_json()["tracking_code"])
-    for i in range(200):  # warm-up: caches, pools, prepared statements
-        one(i)
-    subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
-    for i in range(200, 200 + requests):
-        one(i)
-    subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
+    _counting(one, range(200), range(200, 200 + requests))  # 200 to warm caches, pools, prepared statements
     shutil.rmtree(env["INSTANCE_PATH"], ignore_errors=True)
 
 
