@@ -74,8 +74,11 @@ def perform_action(*, item: FeedbackItem, user: StaffUser, payload: dict, if_mat
     if target is None and item.status not in RECORD_STATES[action]:
         raise IllegalTransition(errors={"legal_moves": legal_moves(item.status)}, from_status=item.status, to_status=action)
     actor = Actor("staff", str(user.id))
-    event = HANDLERS[action](item, user, actor, payload)
-    item.updated_at = utcnow()  # every action bumps the version, even a note
+    # The action's changes reach the database in its one flush, not half of them earlier because a handler
+    # read a row it needs (the resolve's field): one UPDATE of the item, one version step per action.
+    with db.session.no_autoflush:
+        event = HANDLERS[action](item, user, actor, payload)
+        item.updated_at = utcnow()  # every action bumps the version, even a note
     db.session.flush()
     if event.public or event.to_status:
         add_outbox_message(topic=f"item.{action}", job_key=f"item.{action}:{item.id}:{event.id}",

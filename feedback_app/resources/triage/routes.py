@@ -77,11 +77,7 @@ class ItemActions(MethodView):
         """Act on an item: route, accept, assign, request_info, respond, resolve, reject, send_back, merge, note."""
         user = _staff()
         item, contact = triage.get_item_and_contact(user, item_id)
-        # The action's changes reach the database in its one flush, not half of them earlier because a handler
-        # read a row it needs (the resolve's field): one UPDATE of the item instead of two.
-        with db.session.no_autoflush:
-            result = actions.perform_action(item=item, user=user, payload=payload,
-                                            if_match=request.headers.get("If-Match"))
+        result = actions.perform_action(item=item, user=user, payload=payload, if_match=request.headers.get("If-Match"))
         body = {**result, "item": triage.detail(user, item, contact)}
         # Dumped by hand (ActionResultSchema still documents it; a test holds the two equal).
         return jsonify(dump_action_result(body)), 200, {"ETag": triage.etag(item)}
