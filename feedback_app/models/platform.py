@@ -14,7 +14,17 @@ class OutboxMessage(db.Model):
     """Committed with the change that caused it; a relay moves it to RQ (ids only, no personal data)."""
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (sa.Index("ix_outbox_pending", "dispatched_at", "id"),)
+    # Partial indexes in id order: each holds only what its reader looks for (the relay: not yet dispatched; the
+    # reconciler: not yet processed), and the relay's ORDER BY id LIMIT walks its index in order, marking the
+    # entries of rows it finds dispatched as dead as it passes. An index on (dispatched_at, id) was read by a
+    # bitmap scan that visited every dispatched row's stale entry on each pass until a VACUUM: 24 ms per pass
+    # after 150 s of load with autovacuum off, 0.8 ms this way.
+    __table_args__ = (
+        sa.Index("ix_outbox_pending", "id", postgresql_where=sa.text("dispatched_at IS NULL"),
+                 sqlite_where=sa.text("dispatched_at IS NULL")),
+        sa.Index("ix_outbox_unprocessed", "id", postgresql_where=sa.text("processed_at IS NULL"),
+                 sqlite_where=sa.text("processed_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     topic: Mapped[str] = mapped_column(sa.String(64))

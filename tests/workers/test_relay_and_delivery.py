@@ -432,3 +432,55 @@ def test_a_breach_reaches_the_coordinator_by_email_through_a_real_smtp_server(ap
     recipients, text = mails[0]
     assert recipients == ["dieu-phoi@bacninh.example.vn"] and body["tracking_code"] in text
     assert "0933333333" not in text
+
+
+def _explain(sql_query) -> str:
+    bind = db.session.get_bind()
+    compiled = sql_query.compile(dialect=bind.dialect, compile_kwargs={"literal_binds": True})
+    return "\n".join(db.session.execute(sa.text(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}")).scalars())
+
+
+def test_the_relays_look_up_skips_what_it_already_relayed(app):
+    """PostgreSQL, without a VACUUM in between (autovacuum may be off): the relay's look-up walks the partial
+    index ix_outbox_pending in id order, and its second pass no longer visits the stale entries of messages
+    dispatched since the first; the reconciler's look-up has an index of its own."""
+    from feedback_app.services.relay import pending_query
+
+    with app.app_context():
+        if db.session.get_bind().dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's planner and index scans")
+        table = OutboxMessage.__table__
+        db.session.execute(table.insert(), [
+            {"topic": "item.received", "job_key": f"stale-{i}", "payload": {}, "attempts": 0} for i in range(20_000)])
+        db.session.commit()
+        # Dispatched and processed one by one, as the relay and the workers do: each leaves a stale entry behind.
+        db.session.execute(sa.update(table).where(table.c.job_key.like("stale-%")).values(dispatched_at=sa.func.now()))
+        db.session.commit()
+        db.session.execute(sa.update(table).where(table.c.job_key.like("stale-%")).values(processed_at=sa.func.now()))
+        db.session.commit()
+        db.session.execute(table.insert(), [
+            {"topic": "item.received", "job_key": f"new-{i}", "payload": {}, "attempts": 0} for i in range(50)])
+        db.session.commit()
+
+        from feedback_app.services.relay import _ORDERED_SCAN
+
+        query = pending_query(500, "postgresql")
+        db.session.execute(_ORDERED_SCAN)  # as relay_outbox does in its transaction
+        first = _explain(query)
+        db.session.rollback()
+        db.session.execute(_ORDERED_SCAN)
+        second = _explain(query)
+        db.session.rollback()
+        assert "Index Scan using ix_outbox_pending" in first and "Sort" not in first, first
+        assert "rows=50 " in second.split("\n")[0] or "rows=50 loops" in second, second
+
+        def buffers(plan: str) -> int:
+            return int(plan.split("Buffers: shared hit=")[1].split()[0])
+
+        # The first pass visits the 20,000 stale entries (and their heap rows) and marks them dead in the index.
+        assert buffers(second) * 3 < buffers(first), (first, second)
+
+        unprocessed = sa.select(OutboxMessage.id).where(OutboxMessage.dispatched_at.is_not(None),
+                                                        OutboxMessage.processed_at.is_(None)).order_by(OutboxMessage.id)
+        assert "ix_outbox_unprocessed" in _explain(unprocessed)
+        db.session.rollback()
