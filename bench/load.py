@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import PG_ADMIN, bench_env, fresh_database, migrate_and_load  # noqa: E402
+from bench.common import PG_ADMIN, bench_env, fresh_database, machine_speed, migrate_and_load  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 LOCUSTFILE = ROOT / "bench" / "load_locustfile.py"
@@ -641,6 +641,10 @@ def status_line(label: str, value: str, target: str, met: bool | None) -> str:
     return f"  {label:<42s} {value:>18s}   target {target:<14s} {verdict}"
 
 
+# What bench.common.machine_speed() read on the days of the README's load figures.
+README_SPEED = "1.30-1.75 s"
+
+
 def machine_load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
@@ -648,7 +652,7 @@ def machine_load() -> str:
 
 def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[float, float],
            pending_at_end: tuple[int, int],
-           drained_s: float, drain_bound: float, cpu: dict | None, title: str) -> dict:
+           drained_s: float, drain_bound: float, cpu: dict | None, title: str, speed: float | None = None) -> dict:
     """Print the figures next to the targets; return them."""
     stats = locust_stats(run)
     start, end = window
@@ -666,6 +670,9 @@ def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[floa
 
     print(f"\n=== {title} ===")
     print(f"machine: {machine_load()} (at the end)")
+    if speed is not None:
+        print(f"machine speed before the run: a Python loop of 20 M additions took {speed:.2f} s "
+              f"(the README's figures were taken when it took {README_SPEED})")
     print(f"deployment: gunicorn 2 sync workers, PostgreSQL db {prep.database}, {prep.env['REDIS_URL']}, "
           f"2 RQ workers (python -m workers worker), the scheduler; agency webhooks to {prep.receiver.url}")
     print(f"{RATE_LIMIT_NOTE}")
@@ -791,7 +798,8 @@ def main() -> None:
     if args.database == "test":
         raise SystemExit("never the database 'test' (CI's)")
 
-    print(f"before: {machine_load()}", file=sys.stderr)
+    speed = machine_speed()
+    print(f"before: {machine_load()}; a Python loop of 20 M additions takes {speed:.2f} s", file=sys.stderr)
     flush_redis(args.redis_url)
     prep = prepare(args.database, args.redis_url, officers=args.officers, managers=args.managers,
                    classifier=args.classifier)
@@ -822,7 +830,7 @@ def main() -> None:
         pending_at_end = pending_notifications(prep)
         drained = drain(prep, args.drain)
         figures = report(prep, run, plan, window=window, pending_at_end=pending_at_end, drained_s=drained,
-                         drain_bound=args.drain, cpu=cpu, title=f"bench/load.py: {plan.duration} s")
+                         drain_bound=args.drain, cpu=cpu, title=f"bench/load.py: {plan.duration} s", speed=speed)
         if args.json:
             print(json.dumps({k: v for k, v in figures.items() if k != "cpu"}, default=str))
     finally:
