@@ -215,6 +215,24 @@ def test_a_message_whose_second_target_fails_keeps_its_first_as_sent(app, client
         assert db.session.get(OutboxMessage, message_id).processed_at is not None
 
 
+def test_a_message_with_several_targets_records_each_as_sent_with_the_message(app, client, water_agency_hook):
+    """One target (the usual case) and several are marked sent by different statements on PostgreSQL."""
+    submit_water(client)
+    with app.app_context():
+        message_id = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.topic == "item.routed"))
+        agency_hook = db.session.scalar(sa.select(Agency.webhook_url).where(Agency.code == "NSBN"))
+        result = handle_message(message_id, targets=[("webhook", agency_hook, SECRET, ""),
+                                                     ("webhook", agency_hook + "/app-backend", None, ""),
+                                                     ("log", "staff:1", None, "also")])
+        db.session.commit()
+        assert result == {"sent": 3, "skipped": 0} and len(water_agency_hook) == 2
+        rows = db.session.execute(sa.select(Delivery.target, Delivery.status, Delivery.attempts, Delivery.sent_at)).all()
+        assert sorted((r.target, r.status, r.attempts) for r in rows) == sorted([
+            (agency_hook, "sent", 1), (agency_hook + "/app-backend", "sent", 1), ("staff:1", "sent", 1)])
+        assert all(r.sent_at is not None for r in rows)
+        assert db.session.get(OutboxMessage, message_id).processed_at is not None
+
+
 def test_a_failing_delivery_does_not_hold_up_the_rest_of_its_batch(app, client, water_agency_hook, monkeypatch):
     import feedback_app.services.notifications as notifications
     from workers.jobs import handle_outbox_batch
