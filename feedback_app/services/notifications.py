@@ -164,10 +164,7 @@ _SENT_CTE = (sa.update(_DELIVERIES)
 _SENT_AND_PROCESSED = _PROCESSED.add_cte(_SENT_CTE)
 # The usual case, one delivery per message: the same by plain key equality. An expanding IN is rendered again
 # on every run (SQLAlchemy's post-compile step), which cost the worker more than the rest of the statement.
-_ONE_SENT_AND_PROCESSED = _PROCESSED.add_cte(
-    sa.update(_DELIVERIES).where(_DELIVERIES.c.id == sa.bindparam("delivery_id"))
-    .values(status="sent", sent_at=sa.bindparam("now"), last_error=None, attempts=_DELIVERIES.c.attempts + 1)
-    .returning(_DELIVERIES.c.id).cte("sent"))
+_ONE_SENT_AND_PROCESSED = _PROCESSED.add_cte(_SENT.returning(_DELIVERIES.c.id).cte("sent"))
 
 
 def _finish(outbox_id: int, done: list[str], now) -> None:
