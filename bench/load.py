@@ -652,7 +652,8 @@ def machine_load() -> str:
 
 def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[float, float],
            pending_at_end: tuple[int, int],
-           drained_s: float, drain_bound: float, cpu: dict | None, title: str, speed: float | None = None) -> dict:
+           drained_s: float, drain_bound: float, cpu: dict | None, title: str,
+           speed: tuple[float, float] | None = None) -> dict:
     """Print the figures next to the targets; return them."""
     stats = locust_stats(run)
     start, end = window
@@ -671,8 +672,9 @@ def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[floa
     print(f"\n=== {title} ===")
     print(f"machine: {machine_load()} (at the end)")
     if speed is not None:
-        print(f"machine speed before the run: a Python loop of 20 M additions took {speed:.2f} s "
-              f"(the README's figures were taken when it took {README_SPEED})")
+        print(f"machine speed: a Python loop of 20 M additions took {speed[0]:.2f} s before the run and "
+              f"{speed[1]:.2f} s after it (the README's figures were taken when it took {README_SPEED}; "
+              f"the speed also drifts during a run)")
     print(f"deployment: gunicorn 2 sync workers, PostgreSQL db {prep.database}, {prep.env['REDIS_URL']}, "
           f"2 RQ workers (python -m workers worker), the scheduler; agency webhooks to {prep.receiver.url}")
     print(f"{RATE_LIMIT_NOTE}")
@@ -767,6 +769,7 @@ def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[floa
     return {"rate": sub_rate, "sustained": sustained, "p95": all_p95, "worst_p95": worst_p95, "error_rate": error_rate,
             "failures": total_failures, "requests": total_requests, "lag_p50": lag50, "lag_p95": lag95,
             "pending_at_end": pending_at_end[1], "still_pending": still_pending, "endpoints": rows,
+            "loop_seconds_before_after": speed,
             "cpu": {k: v for k, v in (cpu or {}).items()}}
 
 
@@ -830,7 +833,8 @@ def main() -> None:
         pending_at_end = pending_notifications(prep)
         drained = drain(prep, args.drain)
         figures = report(prep, run, plan, window=window, pending_at_end=pending_at_end, drained_s=drained,
-                         drain_bound=args.drain, cpu=cpu, title=f"bench/load.py: {plan.duration} s", speed=speed)
+                         drain_bound=args.drain, cpu=cpu, title=f"bench/load.py: {plan.duration} s",
+                         speed=(speed, machine_speed()))
         if args.json:
             print(json.dumps({k: v for k, v in figures.items() if k != "cpu"}, default=str))
     finally:
