@@ -29,9 +29,7 @@ def relay_outbox(*, batch: int = 500) -> int:
     from workers.jobs import handle_outbox_batch, handle_outbox_message
     from workers.queues import JOB_TIMEOUT, NOTIFICATIONS, RETRY, queue
 
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        db.session.execute(_ORDERED_SCAN)
+    dialect = prepare_pending_scan()
     messages = db.session.scalars(pending_query(batch, dialect)).all()
     if not messages:
         db.session.rollback()
@@ -69,6 +67,15 @@ def relay_outbox(*, batch: int = 500) -> int:
 # scan and a sort, which visits every stale entry (a message dispatched since the last VACUUM) on every pass;
 # an index scan marks those entries dead as it meets them, and the next pass skips them.
 _ORDERED_SCAN = sa.text("SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)")
+
+
+def prepare_pending_scan() -> str:
+    """Set the current transaction up for pending_query (PostgreSQL: the ordered index scan above); returns the
+    dialect's name."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        db.session.execute(_ORDERED_SCAN)
+    return dialect
 
 
 def pending_query(batch: int, dialect: str) -> sa.Select:
