@@ -51,7 +51,7 @@ model: directory
 	$(BIN)/flask classifier ensure-default
 
 run: model
-	$(BIN)/python -m workers worker & $(BIN)/python -m workers scheduler & \
+	nice -n 10 $(BIN)/python -m workers worker & nice -n 10 $(BIN)/python -m workers scheduler & \
 	trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
