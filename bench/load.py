@@ -834,9 +834,9 @@ def main() -> None:
                    classifier=args.classifier)
     deployment = None
     try:
-        deployment = Deployment(prep.env, background_nice=args.background_nice).start()
         plan = LoadPlan(duration=args.duration, rate=args.rate, track_ratio=args.track_ratio, arrivals=args.arrivals,
                         background_nice=args.background_nice)
+        deployment = Deployment(prep.env, background_nice=plan.background_nice).start()
         print(f"deployed on {deployment.base_url}; locust {plan.duration} s at {plan.rate:g} submissions/s ...",
               file=sys.stderr)
         warm_up(prep, deployment.base_url)
