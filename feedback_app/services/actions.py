@@ -11,7 +11,7 @@ from feedback_app.models import Agency, Attachment, FeedbackItem, Field, StaffUs
 from feedback_app.models.types import utcnow
 from feedback_app.services import access
 from feedback_app.services.errors import Conflict, IllegalTransition, NotFound, PreconditionFailed, Unprocessable
-from feedback_app.services.outbox import add_outbox_message
+from feedback_app.services.outbox import add_item_message
 from feedback_app.services.workflow import ALLOWED_TRANSITIONS, Actor, legal_moves, record_event, transition
 
 # The state each action moves to (None: the action changes no state, only records).
@@ -81,8 +81,8 @@ def perform_action(*, item: FeedbackItem, user: StaffUser, payload: dict, if_mat
         item.updated_at = utcnow()  # every action bumps the version, even a note
     db.session.flush()
     if event.public or event.to_status:
-        add_outbox_message(topic=f"item.{action}", job_key=f"item.{action}:{item.id}:{event.id}",
-                           payload={"item_id": str(item.id), "event_id": event.id})
+        add_item_message(item, topic=f"item.{action}", job_key=f"item.{action}:{item.id}:{event.id}",
+                         payload={"item_id": str(item.id), "event_id": event.id})
     return {"event_id": event.id, "action": action}
 
 

@@ -15,7 +15,7 @@ from feedback_app.models.feedback import OPEN_STATUSES
 from feedback_app.models.types import utcnow
 from feedback_app.services.clients import Client
 from feedback_app.services.errors import Conflict, Forbidden, NotFound
-from feedback_app.services.outbox import add_outbox_message
+from feedback_app.services.outbox import add_item_message
 from feedback_app.services.storage import LocalStorage
 from feedback_app.services.workflow import Actor, record_event, transition
 
@@ -78,8 +78,8 @@ def add_citizen_message(*, item: FeedbackItem, message: str, uploads, client: Cl
         transition(item, "in_progress", actor=actor, data={"reason": "citizen_replied"})
     item.updated_at = utcnow()
     db.session.flush()
-    add_outbox_message(topic="item.citizen_message", job_key=f"item.citizen_message:{item.id}:{event.id}",
-                       payload={"item_id": str(item.id), "event_id": event.id})
+    add_item_message(item, topic="item.citizen_message", job_key=f"item.citizen_message:{item.id}:{event.id}",
+                     payload={"item_id": str(item.id), "event_id": event.id})
     return event
 
 
@@ -96,6 +96,6 @@ def rate_item(*, item: FeedbackItem, rating: int, comment: str | None, client: C
     else:
         event = transition(item, "closed", actor=actor, data={"reason": "rated", "rating": rating}, now=now)
     db.session.flush()
-    add_outbox_message(topic=f"item.{item.status}", job_key=f"item.{item.status}:{item.id}:{event.id}",
-                       payload={"item_id": str(item.id), "event_id": event.id})
+    add_item_message(item, topic=f"item.{item.status}", job_key=f"item.{item.status}:{item.id}:{event.id}",
+                     payload={"item_id": str(item.id), "event_id": event.id})
     return event

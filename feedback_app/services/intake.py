@@ -12,7 +12,7 @@ from feedback_app.services import bulk
 from feedback_app.services.citizen import citizen_actor, hash_token, store_attachments
 from feedback_app.services.clients import Client
 from feedback_app.services.directory import directory, get_area, get_field
-from feedback_app.services.outbox import add_outbox_message
+from feedback_app.services.outbox import add_item_message
 from feedback_app.services.routing import route_item
 from feedback_app.services.storage import LocalStorage
 from feedback_app.services.workflow import record_event
@@ -98,7 +98,7 @@ def _submit(*, data: dict, uploads: list[Upload], client: Client, storage: Local
                  data={"channel": item.channel, "attachments": len(uploads), "area": area.code if area else None})
     store_attachments(item, uploads, storage, uploaded_by="citizen")
     route_item(item, area=area)
-    add_outbox_message(topic="item.received", job_key=f"item.received:{item.id}", payload={"item_id": str(item.id)})
+    add_item_message(item, topic="item.received", job_key=f"item.received:{item.id}", payload={"item_id": str(item.id)})
     # Everything here is new: one bulk INSERT per table, the item already in its routed state.
     bulk.insert_pending(last_write=last_write)
     return item, token

@@ -28,6 +28,16 @@ PUBLIC_TOPICS = {"item.received", "item.routed", "item.route", "item.needs_triag
                  "item.respond", "item.resolve", "item.reject", "item.merge", "item.reopened", "item.closed"}
 
 
+def may_be_heard(topic: str, item: FeedbackItem) -> bool:
+    """Whether an item's message may have a recipient, known when it is written: an agency topic (its webhook,
+    its e-mail), or a public change of an item sent through an app backend when the citizen app's webhook is
+    set. `_targets` decides who exactly, when the message is delivered."""
+    if topic in AGENCY_TOPICS:
+        return True
+    return (topic in PUBLIC_TOPICS and item.client_id is not None
+            and bool(current_app.config.get("CITIZEN_APP_WEBHOOK_URL")))
+
+
 class DeliveryFailed(Exception):
     """Raised so that RQ retries the job with back-off; the delivery row keeps the error."""
 

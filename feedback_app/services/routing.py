@@ -6,7 +6,7 @@ import secrets
 from feedback_app.models import FeedbackItem, ItemEvent
 from feedback_app.services.classification import predict_field
 from feedback_app.services.directory import AreaRef, directory
-from feedback_app.services.outbox import add_outbox_message
+from feedback_app.services.outbox import add_item_message
 from feedback_app.services.workflow import Actor, transition
 
 CLASSIFIER = Actor("classifier")
@@ -63,6 +63,6 @@ def route_item(item: FeedbackItem, *, area: AreaRef | None = None) -> ItemEvent:
                            data={**data, "reason": reason, "category": category.code if category else None})
         topic = "item.needs_triage"
     # The job key is fixed here, in the row: a message relayed twice is enqueued once.
-    add_outbox_message(topic=topic, job_key=f"{topic}:{item.id}:{secrets.token_hex(6)}",
-                       payload={"item_id": str(item.id)})
+    add_item_message(item, topic=topic, job_key=f"{topic}:{item.id}:{secrets.token_hex(6)}",
+                     payload={"item_id": str(item.id)})
     return event

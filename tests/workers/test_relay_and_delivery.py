@@ -74,7 +74,7 @@ def test_a_routed_item_reaches_its_agency_once_signed(app, client, water_agency_
     with app.app_context():
         q = queue(NOTIFICATIONS)
         q.empty()
-        assert relay_outbox() == 2  # item.received and item.routed
+        assert relay_outbox() == 1  # item.routed (item.received has no recipient here: not written)
         assert relay_outbox() == 0
         assert q.count == 1  # one job carries the batch
         SimpleWorker([q], connection=q.connection).work(burst=True)
@@ -86,13 +86,64 @@ def test_a_routed_item_reaches_its_agency_once_signed(app, client, water_agency_
         assert "0912345678" not in hook["body"].decode()
         delivery = db.session.scalar(sa.select(Delivery))
         assert delivery.status == "sent" and hook["headers"]["X-Delivery-Id"] == delivery.id
-        # item.received, which nobody is to hear of here, is processed too (by the batch's one UPDATE).
+        # Every message is processed.
         assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
                                  .where(OutboxMessage.processed_at.is_(None))) == 0
         # The same message handled again (a job run twice): nothing is sent twice.
         outbox_id = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.topic == "item.routed"))
         assert handle_message(outbox_id) == {"sent": 0, "skipped": 1}
         assert len(received) == 1
+
+
+def test_the_citizen_app_hears_of_its_own_items_only_when_its_webhook_is_set(app, client, api_key, water_agency_hook, receiver):
+    """A message is written only when someone may hear of it: item.received has no recipient but the citizen
+    app, and the citizen app hears only of the items sent through an app backend, and only once its webhook
+    is set. The agency hears of item.routed either way."""
+    url, received = receiver
+    app_item = {"description": "Mất nước sinh hoạt cả khu phố từ sáng", "category": "water",
+                "address": "phường Suối Hoa, TP Bắc Ninh"}
+
+    def topics_of(code):
+        with app.app_context():
+            from feedback_app.models import FeedbackItem
+
+            item_id = db.session.scalar(sa.select(FeedbackItem.id).where(FeedbackItem.tracking_code == code))
+            return sorted(db.session.scalars(sa.select(OutboxMessage.topic).where(
+                OutboxMessage.payload["item_id"].as_string() == str(item_id))))
+
+    quiet = client.post("/api/v1/feedback", json=app_item, headers={"X-API-Key": api_key, "X-Device-Id": "d-1"}).get_json()
+    assert topics_of(quiet["tracking_code"]) == ["item.routed"]
+
+    def deliver(expected):
+        with app.app_context():
+            q = queue(NOTIFICATIONS)
+            q.empty()
+            assert relay_outbox() == expected
+            SimpleWorker([q], connection=q.connection).work(burst=True)
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
+                                     .where(OutboxMessage.processed_at.is_(None))) == 0
+
+    deliver(1)
+    app.config["CITIZEN_APP_WEBHOOK_URL"], app.config["CITIZEN_APP_WEBHOOK_SECRET"] = url + "/citizen-app", "app-secret"
+    try:
+        heard = client.post("/api/v1/feedback", json=app_item, headers={"X-API-Key": api_key, "X-Device-Id": "d-2"}).get_json()
+        web = client.post("/api/v1/feedback", json=app_item).get_json()
+        assert topics_of(heard["tracking_code"]) == ["item.received", "item.routed"]
+        assert topics_of(web["tracking_code"]) == ["item.routed"]  # a web submission has no app to tell
+        deliver(3)
+    finally:
+        app.config.pop("CITIZEN_APP_WEBHOOK_URL")
+        app.config.pop("CITIZEN_APP_WEBHOOK_SECRET")
+    codes = {quiet["tracking_code"]: "quiet", heard["tracking_code"]: "heard", web["tracking_code"]: "web"}
+
+    def signed_by(r):
+        return next(name for name, secret in (("agency", SECRET), ("app", "app-secret"))
+                    if r["headers"]["X-Signature"] == "sha256=" + hmac.new(secret.encode(), r["body"], hashlib.sha256).hexdigest())
+
+    posts = sorted((codes[json.loads(r["body"])["item"]["tracking_code"]], json.loads(r["body"])["topic"], signed_by(r))
+                   for r in received)
+    assert posts == sorted([("quiet", "item.routed", "agency"), ("heard", "item.received", "app"),
+                            ("heard", "item.routed", "agency"), ("heard", "item.routed", "app"), ("web", "item.routed", "agency")])
 
 
 def test_webhooks_to_one_agency_share_a_kept_alive_connection(app, client, water_agency_hook):
@@ -134,12 +185,12 @@ def test_redis_down_leaves_every_message_pending(app, client):
             assert relay_outbox() == 0
             pending = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
                                         .where(OutboxMessage.dispatched_at.is_(None)))
-            assert pending == 2
+            assert pending == 1
     finally:
         app.config["REDIS_URL"] = dead
     with app.app_context():
         queue(NOTIFICATIONS).empty()
-        assert relay_outbox() == 2  # back up: everything pending goes out
+        assert relay_outbox() == 1  # back up: everything pending goes out
 
 
 def test_a_failing_receiver_is_retried_with_the_same_delivery_id(app, client, water_agency_hook, monkeypatch):
@@ -250,16 +301,16 @@ def test_a_failing_delivery_does_not_hold_up_the_rest_of_its_batch(app, client, 
     monkeypatch.setattr(notifications, "_post", refuse_the_first)
     with app.app_context():
         ids = db.session.scalars(sa.select(OutboxMessage.id).order_by(OutboxMessage.id)).all()
-        assert len(ids) == 4
-        with pytest.raises(notifications.DeliveryFailed, match="1 of 4"):
+        assert len(ids) == 2  # each item's item.routed
+        with pytest.raises(notifications.DeliveryFailed, match="1 of 2"):
             handle_outbox_batch(ids)
-        # The other three are done, the second item's webhook among them.
+        # The other is done: the second item's webhook.
         assert [p for p in posted if p[1] != "refused"] == [(second["tracking_code"], posted[-1][1])]
         unprocessed = db.session.scalars(sa.select(OutboxMessage.topic).where(OutboxMessage.processed_at.is_(None))).all()
         assert unprocessed == ["item.routed"]
         # RQ's retry runs the same batch: only the failed message is handled again, and nothing is sent twice.
-        assert handle_outbox_batch(ids) == {"messages": 4, "processed": 1, "sent": 1, "skipped": 0}
-        assert handle_outbox_batch(ids) == {"messages": 4, "processed": 0, "sent": 0, "skipped": 0}
+        assert handle_outbox_batch(ids) == {"messages": 2, "processed": 1, "sent": 1, "skipped": 0}
+        assert handle_outbox_batch(ids) == {"messages": 2, "processed": 0, "sent": 0, "skipped": 0}
         assert sorted(code for code, _ in posted if _ != "refused") == sorted([first["tracking_code"], second["tracking_code"]])
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery).where(Delivery.status == "sent")) == 2
 
@@ -377,10 +428,10 @@ def test_a_wiped_redis_is_reconciled_and_nothing_is_sent_twice(app, client, wate
     with app.app_context():
         q = queue(NOTIFICATIONS)
         q.empty()
-        assert relay_outbox() == 2
+        assert relay_outbox() == 1
         q.connection.flushdb()  # Redis loses everything it held
-        assert requeue_lost(older_than_seconds=0) == 2
-        assert relay_outbox() == 2
+        assert requeue_lost(older_than_seconds=0) == 1
+        assert relay_outbox() == 1
         SimpleWorker([q], connection=q.connection).work(burst=True)
         assert len(received) == 1
         # Reconciling again finds nothing lost, even once Redis forgets the finished jobs.
