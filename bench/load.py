@@ -848,7 +848,7 @@ def main() -> None:
                 before = cpu_snapshot({**deployment.processes(), "locust": [run.process.pid]}, prep.database)
             if before is not None and after is None and "stopping" in marks:
                 after = cpu_snapshot({**deployment.processes(), "locust": [run.process.pid]}, prep.database)
-            time.sleep(0.25)
+            time.sleep(0.05)
         wait_locust(run, timeout=60)
         marks = read_marks(run)
         cpu = None
