@@ -32,10 +32,13 @@ def may_be_heard(topic: str, item: FeedbackItem) -> bool:
     """Whether an item's message may have a recipient, known when it is written: an agency topic (its webhook,
     its e-mail), or a public change of an item sent through an app backend when the citizen app's webhook is
     set. `_targets` decides who exactly, when the message is delivered."""
-    if topic in AGENCY_TOPICS:
-        return True
-    return (topic in PUBLIC_TOPICS and item.client_id is not None
-            and bool(current_app.config.get("CITIZEN_APP_WEBHOOK_URL")))
+    return topic in AGENCY_TOPICS or _citizen_app_hears(topic, item)
+
+
+def _citizen_app_hears(topic: str, item: FeedbackItem) -> bool:
+    """The citizen app hears of the public changes of the items sent through an app backend, once its
+    webhook is set."""
+    return topic in PUBLIC_TOPICS and bool(item.client_id) and bool(current_app.config.get("CITIZEN_APP_WEBHOOK_URL"))
 
 
 class DeliveryFailed(Exception):
@@ -218,7 +221,7 @@ def _targets(message: OutboxMessage) -> list[tuple[str, str, str | None, str]]:
             targets.append(("webhook", agency.webhook_url, agency.webhook_secret, ""))
         if agency.email and config.get("SMTP_HOST"):
             targets.append(("email", agency.email, None, f"Phản ánh mới {item.tracking_code}"))
-    if message.topic in PUBLIC_TOPICS and item.client_id and config.get("CITIZEN_APP_WEBHOOK_URL"):
+    if _citizen_app_hears(message.topic, item):
         targets.append(("webhook", config["CITIZEN_APP_WEBHOOK_URL"], config.get("CITIZEN_APP_WEBHOOK_SECRET"), ""))
     return targets
 
