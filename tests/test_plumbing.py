@@ -116,3 +116,32 @@ def test_an_idle_connection_is_pinged_and_a_dead_one_replaced(idle_seconds, surv
                 assert conn.exec_driver_sql("SELECT 1").scalar() == 1
     finally:
         engine.dispose()
+
+
+TRICKY = ["1:webhook:https://ubnd.example.vn/hook?a=1&b=%20%(x)s", "2:email:o'brien@example.vn", "3:log:a\\b;--",
+          "4:webhook:Đường Lý Thái Tổ", "5:%s"]
+
+
+def test_in_values_writes_the_values_into_the_statement_and_finds_exactly_them(db_session):
+    """Batch look-ups put their ids into the statement's text (so each is planned for what it asks):
+    quoting, percent signs and backslashes must come through as bound values would, on both databases."""
+    from feedback_app.extensions import db
+    from feedback_app.plumbing import in_values
+
+    connection = db.session.connection()
+    table = sa.Table("in_values_probe", sa.MetaData(), sa.Column("id", sa.Uuid), sa.Column("k", sa.String(200)),
+                     prefixes=["TEMPORARY"])
+    table.create(connection)
+    ids = [uuid.UUID(int=n + 1) for n in range(len(TRICKY))]
+    connection.execute(table.insert(), [{"id": i, "k": k} for i, k in zip(ids, TRICKY)])
+    sent = []
+    sa.event.listen(connection, "before_cursor_execute", lambda *args: sent.append((args[2], args[3])))
+
+    assert sorted(connection.execute(sa.select(table.c.k).where(in_values(table.c.k, TRICKY[1:4]))).scalars()) \
+        == sorted(TRICKY[1:4])
+    text, parameters = sent[-1]
+    assert "brien" in text and not parameters  # in the text, not bound
+    # Beside other bound parameters, and for ids.
+    found = connection.execute(sa.select(table.c.k).where(in_values(table.c.id, ids[::2]), table.c.k != sa.bindparam("other", "x")))
+    assert sorted(found.scalars()) == sorted(TRICKY[::2])
+    assert connection.execute(sa.select(table.c.k).where(in_values(table.c.k, ["nobody"]))).first() is None
