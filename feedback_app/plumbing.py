@@ -85,7 +85,7 @@ def in_values(column, values):
     """`column IN (...)` with the values written into the statement's text instead of bound.
 
     For the batch look-ups whose list of ids changes on every call (a relay batch's messages, their items and
-    deliveries, a page's events). psycopg prepares a statement on the server after its fifth run, and
+    deliveries). psycopg prepares a statement on the server after its fifth run, and
     PostgreSQL may then keep one generic plan for it: chosen while a table is still small (a fresh install,
     a worker that started early), that plan is a sequential scan, and it stays with the connection as the
     table grows. Under `bench/load.py`, before this, loading a batch's 50 items by primary key took 44 ms

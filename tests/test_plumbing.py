@@ -142,6 +142,7 @@ def test_in_values_writes_the_values_into_the_statement_and_finds_exactly_them(d
     text, parameters = sent[-1]
     assert "brien" in text and not parameters  # in the text, not bound
     # Beside other bound parameters, and for ids.
-    found = connection.execute(sa.select(table.c.k).where(in_values(table.c.id, ids[::2]), table.c.k != sa.bindparam("other", "x")))
+    found = connection.execute(
+        sa.select(table.c.k).where(in_values(table.c.id, ids[::2]), table.c.k != sa.bindparam("other", "x")))
     assert sorted(found.scalars()) == sorted(TRICKY[::2])
     assert connection.execute(sa.select(table.c.k).where(in_values(table.c.k, ["nobody"]))).first() is None

@@ -277,10 +277,12 @@ def handle_batch(outbox_ids: list[int]) -> dict:
 
 def _deliver_batch(outbox_ids: list[int]) -> dict:
     pending = db.session.scalars(sa.select(OutboxMessage).where(
-        in_values(OutboxMessage.id, outbox_ids), OutboxMessage.processed_at.is_(None)).order_by(OutboxMessage.id)).all()
+        in_values(OutboxMessage.id, outbox_ids), OutboxMessage.processed_at.is_(None),
+    ).order_by(OutboxMessage.id)).all()
     item_ids = {uuid.UUID(m.payload["item_id"]) for m in pending if (m.payload or {}).get("item_id")}
     # Held here: the session's identity map keeps objects only while something refers to them.
-    items = db.session.scalars(sa.select(FeedbackItem).where(in_values(FeedbackItem.id, item_ids))).all() if item_ids else []
+    items = db.session.scalars(
+        sa.select(FeedbackItem).where(in_values(FeedbackItem.id, item_ids))).all() if item_ids else []
     agency_ids = {item.agency_id for item in items if item.agency_id is not None}
     agencies = db.session.scalars(sa.select(Agency).where(Agency.id.in_(agency_ids))).all() if agency_ids else []
     totals = {"messages": len(outbox_ids), "processed": 0, "sent": 0, "skipped": 0}
@@ -299,7 +301,8 @@ def _deliver_batch(outbox_ids: list[int]) -> dict:
     # the table was never analysed (by `outbox_id` it guessed a quarter of the table and scanned all of it).
     rest = [message_id for message_id, recipients in targets.items() if recipients]
     keys = [_key(message_id, channel, target) for message_id in rest for channel, target, _, _ in targets[message_id]]
-    known = {d.key: d for d in db.session.scalars(sa.select(Delivery).where(in_values(Delivery.key, keys)))} if keys else {}
+    known = {d.key: d for d in db.session.scalars(
+        sa.select(Delivery).where(in_values(Delivery.key, keys)))} if keys else {}
     failed = []
     for message_id in rest:
         try:
