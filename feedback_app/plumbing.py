@@ -1,7 +1,9 @@
-"""Per-request plumbing made cheaper: the database ping, JSON encoding and the cookie session.
+"""Plumbing made cheaper: the database ping, JSON encoding and the cookie session on every request, and
+`in_values` for the background worker's batch look-ups.
 
-Each piece replaces a default that costs something on every request (measured with callgrind on the intake
-loop, `bench/intake_cost.py`), and keeps its behaviour where a client or an operator can see it.
+Each piece replaces a default that costs something on every request or batch (measured with callgrind on the
+intake loop, `bench/intake_cost.py`, and with `pg_stat_statements` under `bench/load.py`), and keeps its
+behaviour where a client or an operator can see it.
 """
 from __future__ import annotations
 
