@@ -66,6 +66,9 @@ def load_settings(overrides: dict | None = None) -> dict:
         "RATELIMIT_HEADERS_ENABLED": _bool(os.environ.get("RATELIMIT_HEADERS_ENABLED"), True),
         "IDEMPOTENCY_TTL_HOURS": int(os.environ.get("IDEMPOTENCY_TTL_HOURS", 48)),
         "IDEMPOTENCY_LOCK_SECONDS": int(os.environ.get("IDEMPOTENCY_LOCK_SECONDS", 60)),
+        # A worker's claim on a delivery: another job takes the key only after this (a worker killed mid-POST).
+        # Well above the webhook's timeouts (5 s to connect, 5 s to read), so that a live claim is never taken.
+        "DELIVERY_LEASE_SECONDS": int(os.environ.get("DELIVERY_LEASE_SECONDS", 60)),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
         # How long a process trusts an API key it has looked up (a revocation reaches every process within it).
         "API_KEY_CACHE_SECONDS": int(os.environ.get("API_KEY_CACHE_SECONDS", 10)),

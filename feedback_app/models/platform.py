@@ -97,8 +97,10 @@ class Delivery(db.Model):
     channel: Mapped[str] = mapped_column(sa.String(16))  # webhook | email | log
     target: Mapped[str] = mapped_column(sa.String(2000))
     topic: Mapped[str] = mapped_column(sa.String(64))
-    status: Mapped[str] = mapped_column(sa.String(16), default="pending")  # pending | sent | failed
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")  # pending | sending | sent | failed
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a worker last took the key to send it ('sending'): another may take it once the lease is over.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

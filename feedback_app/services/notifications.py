@@ -9,7 +9,9 @@ import logging
 import os
 import smtplib
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 
 import sqlalchemy as sa
@@ -79,35 +81,84 @@ class _Attempt:
 
 
 @functools.cache
-def _insert_ignoring_duplicates(dialect: str):
-    """Built once per dialect (building and keying a statement costs about as much as running it)."""
+def _claim_statement(dialect: str):
+    """Built once per dialect (building and keying a statement costs about as much as running it): insert the
+    key as 'sending', or take it over when it is neither sent nor held by a claim younger than the lease."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(_DELIVERIES).on_conflict_do_nothing(index_elements=["key"]).returning(_DELIVERIES.c.id)
+    c = _DELIVERIES.c
+    statement = insert(_DELIVERIES).values(
+        id=sa.bindparam("d_id"), key=sa.bindparam("d_key"), outbox_id=sa.bindparam("d_outbox"),
+        channel=sa.bindparam("d_channel"), target=sa.bindparam("d_target"), topic=sa.bindparam("d_topic"),
+        status="sending", attempts=0, created_at=sa.bindparam("d_now", type_=c.created_at.type),
+        claimed_at=sa.bindparam("d_now", type_=c.claimed_at.type))
+    return statement.on_conflict_do_update(
+        index_elements=["key"], set_={"status": "sending", "claimed_at": statement.excluded.claimed_at},
+        where=sa.and_(c.status != "sent", sa.or_(
+            c.status != "sending", c.claimed_at.is_(None),
+            c.claimed_at < sa.bindparam("d_stale", type_=c.claimed_at.type))),
+    ).returning(c.id)
 
 
-def _claim(*, key: str, outbox_id: int, channel: str, target: str, topic: str,
+class DeliveryHeld(Exception):
+    """Another job holds the key (its claim is younger than the lease): it will send it."""
+
+
+class _Writer:
+    """The statements that record deliveries, each committed on its own as it runs: on PostgreSQL one round
+    trip each, on a pooled connection of its own in autocommit (no BEGIN nor COMMIT); elsewhere with a
+    commit after each. Nothing is held open while a webhook is posted."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.dialect = connection.dialect.name
+
+    def execute(self, statement, parameters):
+        result = self.connection.execute(statement, parameters)
+        rows = result.all() if result.returns_rows else None
+        if self.dialect != "postgresql":
+            self.connection.commit()
+        return rows
+
+
+@contextmanager
+def _writer():
+    from feedback_app.services.bulk import autocommit
+
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            with autocommit(connection):
+                yield _Writer(connection)
+        else:
+            yield _Writer(connection)
+
+
+def _claim(writer: _Writer, *, key: str, outbox_id: int, channel: str, target: str, topic: str,
            known: dict[str, Delivery] | None = None) -> _Attempt | None:
     """The delivery to try for this key, or None when it was already sent. `known`: the rows of the batch's
-    messages, loaded in one query beforehand (a key not among them is new, unless a twin job races us).
+    messages, loaded in one query beforehand (a sent key among them needs no statement).
 
-    A new key's row is inserted in this message's transaction before the POST: a twin job that reaches the
-    same key waits on the unique index until this one commits, then finds it sent."""
-    row = known.get(key) if known is not None else db.session.scalar(sa.select(Delivery).where(Delivery.key == key))
-    if row is not None:
-        return None if row.status == "sent" else _Attempt(row.id, key)
-    # The id follows from the key: a retry after a worker died mid-POST (its row never committed) sends
-    # the same X-Delivery-Id again, so the agency can drop the repeat.
+    The claim commits at once ('sending', claimed_at): a twin job that reaches the same key while the claim is
+    younger than the lease finds it held (DeliveryHeld) and tries again later. A worker killed after its
+    claim leaves the key to the next job once the lease is over; the id follows from the key, so a retry
+    after a worker died mid-POST sends the same X-Delivery-Id again, and the agency can drop the repeat."""
+    row = known.get(key) if known is not None else None
+    if row is not None and row.status == "sent":
+        return None
+    now = utcnow()
+    lease = timedelta(seconds=current_app.config.get("DELIVERY_LEASE_SECONDS", 60))
     delivery_id = str(uuid.uuid5(DELIVERY_NAMESPACE, key))
-    inserted = db.session.execute(_insert_ignoring_duplicates(db.session.get_bind().dialect.name), {
-        "id": delivery_id, "key": key, "outbox_id": outbox_id, "channel": channel, "target": target, "topic": topic,
-        "status": "pending", "attempts": 0, "created_at": utcnow()}).first()
-    if inserted is not None:
-        return _Attempt(delivery_id, key)
-    taken = db.session.execute(sa.select(_DELIVERIES.c.id, _DELIVERIES.c.status).where(_DELIVERIES.c.key == key)).one()
-    return None if taken.status == "sent" else _Attempt(taken.id, key)
+    taken = writer.execute(_claim_statement(writer.dialect), {
+        "d_id": delivery_id, "d_key": key, "d_outbox": outbox_id, "d_channel": channel, "d_target": target,
+        "d_topic": topic, "d_now": now, "d_stale": now - lease})
+    if taken:
+        return _Attempt(taken[0].id, key)
+    status = writer.execute(sa.select(_DELIVERIES.c.status).where(_DELIVERIES.c.key == key), {})[0].status
+    if status == "sent":
+        return None
+    raise DeliveryHeld(key)
 
 
 _POOL: list = []  # (pid, urllib3.PoolManager): one per process, never inherited through a fork
@@ -153,17 +204,16 @@ _PROCESSED = sa.update(_OUTBOX).where(_OUTBOX.c.id == sa.bindparam("message_id")
     processed_at=sa.bindparam("now"))
 
 
-def _send(attempt: _Attempt, action, done: list[str]) -> None:
+def _send(writer: _Writer, attempt: _Attempt, action, done: list[str]) -> None:
     """Try one delivery. Sent: its id joins `done`, recorded with the message (`_finish`). Failed: the attempt
-    is recorded and committed, with the message's deliveries sent before it, and the job fails."""
+    is recorded (which ends the claim), with the message's deliveries sent before it, and the job fails."""
     try:
         action()
     except (OSError, urllib3.exceptions.HTTPError, smtplib.SMTPException, DeliveryFailed) as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
-        if done:
-            db.session.execute(_SENT, [{"delivery_id": delivery_id, "now": utcnow()} for delivery_id in done])
-        db.session.execute(_FAILED, {"k": attempt.key, "error": error})
-        db.session.commit()  # the attempt is recorded even though the job fails
+        for delivery_id in done:
+            writer.execute(_SENT, {"delivery_id": delivery_id, "now": utcnow()})
+        writer.execute(_FAILED, {"k": attempt.key, "error": error})
         raise DeliveryFailed(error) from None
     done.append(attempt.id)
 
@@ -181,16 +231,16 @@ _SENT_AND_PROCESSED = _PROCESSED.add_cte(_SENT_CTE)
 _ONE_SENT_AND_PROCESSED = _PROCESSED.add_cte(_SENT.returning(_DELIVERIES.c.id).cte("sent"))
 
 
-def _finish(outbox_id: int, done: list[str], now) -> None:
-    if done and db.session.get_bind().dialect.name == "postgresql":
+def _finish(writer: _Writer, outbox_id: int, done: list[str], now) -> None:
+    if done and writer.dialect == "postgresql":
         if len(done) == 1:
-            db.session.execute(_ONE_SENT_AND_PROCESSED, {"delivery_id": done[0], "message_id": outbox_id, "now": now})
+            writer.execute(_ONE_SENT_AND_PROCESSED, {"delivery_id": done[0], "message_id": outbox_id, "now": now})
         else:
-            db.session.execute(_SENT_AND_PROCESSED, {"delivery_ids": done, "message_id": outbox_id, "now": now})
+            writer.execute(_SENT_AND_PROCESSED, {"delivery_ids": done, "message_id": outbox_id, "now": now})
         return
-    if done:
-        db.session.execute(_SENT, [{"delivery_id": delivery_id, "now": now} for delivery_id in done])
-    db.session.execute(_PROCESSED, {"message_id": outbox_id, "now": now})
+    for delivery_id in done:
+        writer.execute(_SENT, {"delivery_id": delivery_id, "now": now})
+    writer.execute(_PROCESSED, {"message_id": outbox_id, "now": now})
 
 
 def _targets(message: OutboxMessage) -> list[tuple[str, str, str | None, str]]:
@@ -233,40 +283,49 @@ def _key(outbox_id: int, channel: str, target: str) -> str:
 
 
 def handle_message(outbox_id: int, *, known: dict[str, Delivery] | None = None,
-                   targets: list[tuple[str, str, str | None, str]] | None = None) -> dict:
+                   targets: list[tuple[str, str, str | None, str]] | None = None, writer: _Writer | None = None) -> dict:
     """Deliver every notification an outbox message stands for; already-sent ones are skipped. A batch passes
-    the recipients (`targets`) and recorded deliveries (`known`) it has already worked out."""
+    the recipients (`targets`), the recorded deliveries (`known`) it has already worked out and its writer.
+    What is recorded commits as it goes, whatever the caller's session does."""
+    if writer is None:
+        with _writer() as own:
+            return handle_message(outbox_id, known=known, targets=targets, writer=own)
     message = db.session.get(OutboxMessage, outbox_id)
     if message is None:
         return {"sent": 0, "skipped": 0}
     sent = skipped = 0
     done: list[str] = []
     for channel, target, secret, subject in (_targets(message) if targets is None else targets):
-        row = _claim(key=_key(outbox_id, channel, target), outbox_id=outbox_id, channel=channel, target=target,
-                     topic=message.topic, known=known)
+        try:
+            row = _claim(writer, key=_key(outbox_id, channel, target), outbox_id=outbox_id, channel=channel,
+                         target=target, topic=message.topic, known=known)
+        except DeliveryHeld:
+            for delivery_id in done:
+                writer.execute(_SENT, {"delivery_id": delivery_id, "now": utcnow()})
+            raise DeliveryFailed(f"held by another job: {channel} of message {outbox_id}") from None
         if row is None:
             skipped += 1
             continue
         if channel == "webhook":
             payload = {"topic": message.topic, "item": item_summary(_item(message))}
-            _send(row, lambda: _post(row, target, secret, payload), done)
+            _send(writer, row, lambda: _post(row, target, secret, payload), done)
         elif channel == "email":
-            _send(row, lambda: _email(target, subject, subject), done)
+            _send(writer, row, lambda: _email(target, subject, subject), done)
         else:
-            _send(row, lambda: log.info("notify %s: %s", target, subject), done)
+            _send(writer, row, lambda: log.info("notify %s: %s", target, subject), done)
         sent += 1
     now = utcnow()
-    _finish(outbox_id, done, now)
+    _finish(writer, outbox_id, done, now)
     set_committed_value(message, "processed_at", now)  # what the statement wrote, without a second UPDATE
     return {"sent": sent, "skipped": skipped}
 
 
 def handle_batch(outbox_ids: list[int]) -> dict:
-    """Deliver a batch of outbox messages, each committed on its own. A delivery that fails does not stop the
+    """Deliver a batch of outbox messages, each recorded on its own. A delivery that fails does not stop the
     others; DeliveryFailed is raised at the end so that the job is retried, and the retry skips what is done.
 
-    One query loads the batch, one its items, one their agencies, into a session that keeps them across the
-    per-message commits (the caller's session is left as it was)."""
+    One query loads the batch, one its items, one their agencies, into a session that keeps them after its
+    commit (the caller's session is left as it was)."""
     session = db.session()
     expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
     try:
@@ -303,18 +362,19 @@ def _deliver_batch(outbox_ids: list[int]) -> dict:
     keys = [_key(message_id, channel, target) for message_id in rest for channel, target, _, _ in targets[message_id]]
     known = {d.key: d for d in db.session.scalars(
         sa.select(Delivery).where(in_values(Delivery.key, keys)))} if keys else {}
+    # The batch's reads end here: nothing is held open while the webhooks are posted.
+    db.session.commit()
     failed = []
-    for message_id in rest:
-        try:
-            result = handle_message(message_id, known=known, targets=targets[message_id])
-            db.session.commit()
-        except DeliveryFailed:
-            db.session.rollback()
-            failed.append(message_id)
-            continue
-        totals["processed"] += 1
-        totals["sent"] += result["sent"]
-        totals["skipped"] += result["skipped"]
+    with _writer() as writer:
+        for message_id in rest:
+            try:
+                result = handle_message(message_id, known=known, targets=targets[message_id], writer=writer)
+            except DeliveryFailed:
+                failed.append(message_id)
+                continue
+            totals["processed"] += 1
+            totals["sent"] += result["sent"]
+            totals["skipped"] += result["skipped"]
     del items, agencies, known, targets
     if failed:
         raise DeliveryFailed(f"{len(failed)} of {len(outbox_ids)} messages not delivered: {failed[:20]}")

@@ -216,9 +216,13 @@ def test_a_failing_receiver_is_retried_with_the_same_delivery_id(app, client, wa
         assert row.attempts == 2 and row.status == "sent"
 
 
-def test_a_key_a_twin_job_recorded_after_the_batch_looked_is_not_sent_again(app, client, water_agency_hook):
-    """A batch looks up its messages' deliveries once; a twin job (the same batch re-queued) may record one
-    in between. The insert then finds the key taken: sent is skipped, pending is tried under the same id."""
+def test_a_key_claimed_by_a_twin_job_is_left_to_it_until_its_lease_is_over(app, client, water_agency_hook):
+    """A batch looks up its messages' deliveries once; a twin job (the same batch re-queued) may claim one in
+    between. While that claim is younger than the lease the key is the twin's: nothing is posted and the
+    message is not marked processed (the job fails, to be retried). Once the lease is over (a twin killed
+    mid-POST) the key is taken over under the same id; once sent, it is skipped."""
+    from datetime import timedelta
+
     import feedback_app.services.notifications as notifications
 
     submit_water(client)
@@ -226,21 +230,32 @@ def test_a_key_a_twin_job_recorded_after_the_batch_looked_is_not_sent_again(app,
         message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.topic == "item.routed"))
         (channel, target, secret, subject), = notifications._targets(message)
         key = f"{message.id}:{channel}:{target}"
-        twin = notifications._claim(key=key, outbox_id=message.id, channel=channel, target=target,
-                                    topic=message.topic, known={})
-        db.session.commit()  # the twin's row, still pending
-        again = notifications._claim(key=key, outbox_id=message.id, channel=channel, target=target,
+        recipients = [(channel, target, secret, subject)]
+        with notifications._writer() as writer:
+            twin = notifications._claim(writer, key=key, outbox_id=message.id, channel=channel, target=target,
+                                        topic=message.topic, known={})
+            with pytest.raises(notifications.DeliveryHeld):
+                notifications._claim(writer, key=key, outbox_id=message.id, channel=channel, target=target,
                                      topic=message.topic, known={})
-        assert again is not None and again.id == twin.id
-        db.session.execute(sa.update(Delivery).values(status="sent"))
+        with pytest.raises(notifications.DeliveryFailed, match="held by another job"):
+            handle_message(message.id, known={}, targets=recipients)
+        db.session.rollback()
+        assert water_agency_hook == []
+        assert db.session.get(OutboxMessage, message.id).processed_at is None
+        # The twin died mid-POST: its claim outlives the lease.
+        lease = app.config.get("DELIVERY_LEASE_SECONDS", 60)
+        claim = db.session.scalar(sa.select(Delivery))
+        claim.claimed_at -= timedelta(seconds=lease + 1)
         db.session.commit()
-        assert notifications._claim(key=key, outbox_id=message.id, channel=channel, target=target,
-                                    topic=message.topic, known={}) is None
-        assert handle_message(message.id, known={}, targets=[(channel, target, secret, subject)]) == {
-            "sent": 0, "skipped": 1}
+        assert handle_message(message.id, known={}, targets=recipients) == {"sent": 1, "skipped": 0}
+        db.session.commit()
+        assert [hook["headers"]["X-Delivery-Id"] for hook in water_agency_hook] == [twin.id]
+        row = db.session.scalar(sa.select(Delivery))
+        assert (row.id, row.status, row.attempts) == (twin.id, "sent", 1)
+        assert handle_message(message.id, known={}, targets=recipients) == {"sent": 0, "skipped": 1}
         db.session.commit()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 1
-    assert water_agency_hook == []
+    assert len(water_agency_hook) == 1
 
 
 def test_a_message_whose_second_target_fails_keeps_its_first_as_sent(app, client, water_agency_hook):
@@ -381,6 +396,8 @@ def test_admins_see_the_deliveries(app, client, make_staff, water_agency_hook):
         db.session.commit()
     listed = client.get("/api/v1/admin/deliveries?status=sent", headers=admin).get_json()
     assert [(d["topic"], d["channel"], d["status"]) for d in listed] == [("item.routed", "webhook", "sent")]
+    assert listed[0]["claimed_at"] is not None and listed[0]["sent_at"] >= listed[0]["claimed_at"]
+    assert client.get("/api/v1/admin/deliveries?status=sending", headers=admin).get_json() == []
     assert client.get("/api/v1/admin/deliveries", headers=officer).status_code == 403
 
 

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import sqlalchemy as sa
@@ -69,11 +70,16 @@ def test_sigkill_mid_batch_loses_nothing_and_doubles_nothing(app, client):
         assert 0 < killed_at < JOBS
 
         # Time moves on, in rounds: abandoned and stranded jobs are reclaimed (RQ's registries, our reconciler),
-        # their back-off delays pass, and a fresh worker drains the queue.
+        # their back-off delays pass, the killed worker's claim on the delivery it was sending outlives its
+        # lease, and a fresh worker drains the queue.
         for _ in range(3):
             with app.app_context():
+                from feedback_app.models.types import utcnow
                 from feedback_app.services.relay import requeue_lost
 
+                db.session.execute(sa.update(Delivery).where(Delivery.status == "sending").values(
+                    claimed_at=utcnow() - timedelta(hours=1)))
+                db.session.commit()
                 q = queue(NOTIFICATIONS)
                 StartedJobRegistry(queue=q).cleanup(timestamp=time.time() + 3600)
                 requeue_lost(older_than_seconds=0)

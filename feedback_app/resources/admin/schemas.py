@@ -68,7 +68,7 @@ class AgencySettingsSchema(ma.Schema):
 
 
 class DeliveryQuerySchema(StrictSchema):
-    status = QueryText(validate=ma.validate.OneOf(("pending", "sent", "failed")))
+    status = QueryText(validate=ma.validate.OneOf(("pending", "sending", "sent", "failed")))
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(1, 100_000))
     page_size = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, 100))
 
@@ -83,3 +83,4 @@ class DeliverySchema(ma.Schema):
     last_error = ma.fields.String(allow_none=True)
     created_at = LocalDateTime()
     sent_at = LocalDateTime(allow_none=True)
+    claimed_at = LocalDateTime(allow_none=True)  # 'sending': when a worker took it (see DELIVERY_LEASE_SECONDS)
