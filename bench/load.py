@@ -449,6 +449,7 @@ class LoadPlan:
     retry_seconds: float = 120.0
     background_nice: int = 0   # the RQ workers and the scheduler run under `nice -n background_nice`
     arrivals: str = "paced"    # paced: one start at a random moment of each period; poisson: exponential gaps
+    warmup: int = 0            # seconds of the same load before the measured window (`duration`) begins
 
     def users(self) -> dict:
         # One submission per second per simulated app session: enough sessions that the latency of one
@@ -480,14 +481,14 @@ def start_locust(prep: Prepared, base_url: str, plan: LoadPlan, tag: str = "load
     users = plan.users()
     config = {"bodies": str(prep.bodies_path), "api_key": prep.api_key, "officers": prep.officers,
               "managers": prep.managers, "acks": str(acks), "marks": str(marks), "given_up": str(given_up),
-              "retry_seconds": plan.retry_seconds, "arrivals": plan.arrivals, **users}
+              "retry_seconds": plan.retry_seconds, "arrivals": plan.arrivals, "warmup_seconds": plan.warmup, **users}
     config_path = work / f"{tag}-locust.json"
     json.dump(config, open(config_path, "w", encoding="utf-8"))
     total = users["submitters"] + users["trackers"] + len(prep.officers) + len(prep.managers)
     prefix = work / f"{tag}-locust"
     log = work / f"{tag}-locust.log"
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", base_url,
-           "-u", str(total), "-r", str(max(1, total // 3)), "--run-time", f"{plan.duration}s",
+           "-u", str(total), "-r", str(max(1, total // 3)), "--run-time", f"{plan.duration + plan.warmup}s",
            "--csv", str(prefix), "--reset-stats", "--only-summary", "--stop-timeout", str(int(plan.retry_seconds) + 10),
            "--loglevel", "WARNING", "--exit-code-on-error", "0"]
     env = {**os.environ, "PHANANH_LOAD_CONFIG": str(config_path)}
@@ -525,6 +526,24 @@ def read_acks(path: Path) -> list[tuple[str, str, float]]:
 def locust_stats(run: LocustRun) -> list[dict]:
     with open(f"{run.prefix}_stats.csv", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def latency_timeline(run: LocustRun, start: float, end: float, every: float = 30.0) -> list[tuple[int, str, str]]:
+    """(seconds into the window, p50, p95) of all requests, one sample per `every` seconds: locust's history
+    gives, each second, the percentiles of the last 10 s. Where in the run the slow answers fell (a steady
+    queue or a few bursts) is what the single p95 hides."""
+    path = Path(f"{run.prefix}_stats_history.csv")
+    if not path.exists():
+        return []
+    samples, next_at = [], start
+    with open(path, encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            t = float(row["Timestamp"])
+            if row["Name"] != "Aggregated" or not start <= t <= end or t < next_at:
+                continue
+            samples.append((int(t - start), row["50%"], row["95%"]))
+            next_at = t + every
+    return samples
 
 
 # --------------------------------------------------------------------------------------------- measuring
@@ -662,7 +681,7 @@ def machine_load() -> str:
 def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[float, float],
            pending_at_end: tuple[int, int],
            drained_s: float, drain_bound: float, cpu: dict | None, title: str,
-           speed: tuple[float, float] | None = None) -> dict:
+           speed: tuple[float, float] | None = None, spawned: float | None = None) -> dict:
     """Print the figures next to the targets; return them."""
     stats = locust_stats(run)
     start, end = window
@@ -696,7 +715,8 @@ def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[floa
     print(f"load: {plan.duration} s offered {plan.rate:g} submissions/s, {plan.rate * plan.track_ratio:g} trackings/s, "
           f"{len(prep.officers)} officers at {plan.officer_rate:g} queue rounds/s, {len(prep.managers)} managers at "
           f"{plan.manager_rate:g} reports/s; {run.users} locust users, starts {plan.arrivals} (--arrivals); "
-          f"stats from the end of spawning")
+          + (f"stats from {plan.warmup} s after the end of spawning (--warmup)" if plan.warmup
+             else "stats from the end of spawning"))
     print(f"\n{'endpoint':<52s} {'requests':>9s} {'req/s':>8s} {'fail':>6s} {'p50 ms':>7s} {'p95 ms':>7s} {'p99 ms':>7s}")
     worst_p95 = 0.0
     rows = []
@@ -738,6 +758,14 @@ def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[floa
     print(f"\nsubmissions acknowledged (201) in the window: {len(in_window)} in {seconds:.0f} s; "
           f"10-s windows: min {min(full, default=0):.1f}, median {statistics.median(full) if full else 0:.1f}, "
           f"max {max(full, default=0):.1f} /s")
+    if plan.warmup and spawned is not None:
+        warming = latency_timeline(run, spawned, start)
+        print(f"warm-up: the same load for {start - spawned:.0f} s before the window, not counted; p50 / p95 of "
+              f"the last 10 s (ms) in it, every 30 s: " + ", ".join(f"{t} s {p50}/{p95}" for t, p50, p95 in warming))
+    timeline = latency_timeline(run, start, end)
+    if timeline:
+        print("p50 / p95 of the last 10 s (ms) in the window, every 30 s: "
+              + ", ".join(f"{t} s {p50}/{p95}" for t, p50, p95 in timeline))
     print(f"agency notifications for items of the window: {routed_in_window}; arrived {len(lags)} "
           f"(lag from the item's created_at to its webhook arriving); webhooks with a bad signature: {bad_signatures}")
     print(f"notifications pending when the load stopped: {pending_at_end[1]} of {pending_at_end[0]}; "
@@ -818,9 +846,13 @@ def main() -> None:
                         help="run the RQ workers and the scheduler under `nice -n N`, as the deployment guide says "
                              "for API and workers on one machine, so that answering requests comes first "
                              "(default 10; 0 for none)")
+    parser.add_argument("--warmup", type=int, default=60,
+                        help="seconds of the same load before the measured window begins (default 60; 0: measure "
+                             "from the end of spawning): the service starting cold under 310 users that arrive "
+                             "within 3 s is a start, not the sustained load")
     args = parser.parse_args()
     if args.quick:
-        args.duration = 30
+        args.duration, args.warmup = 30, 0
     local = args.redis_url.startswith(("redis://127.0.0.1", "redis://localhost"))
     if not local or args.redis_url.rstrip("/").endswith("/15"):
         raise SystemExit("use a Redis on 127.0.0.1, never db 15 (CI's)")
@@ -835,16 +867,17 @@ def main() -> None:
     deployment = None
     try:
         plan = LoadPlan(duration=args.duration, rate=args.rate, track_ratio=args.track_ratio, arrivals=args.arrivals,
-                        background_nice=args.background_nice)
+                        background_nice=args.background_nice, warmup=args.warmup)
         deployment = Deployment(prep.env, background_nice=plan.background_nice).start()
         print(f"deployed on {deployment.base_url}; locust {plan.duration} s at {plan.rate:g} submissions/s ...",
               file=sys.stderr)
         warm_up(prep, deployment.base_url)
         run = start_locust(prep, deployment.base_url, plan)
+        window_mark = "measuring" if plan.warmup else "spawned"
         before = after = None
         while run.process.poll() is None:
             marks = read_marks(run)
-            if before is None and "spawned" in marks:
+            if before is None and window_mark in marks:
                 before = cpu_snapshot({**deployment.processes(), "locust": [run.process.pid]}, prep.database)
             if before is not None and after is None and "stopping" in marks:
                 after = cpu_snapshot({**deployment.processes(), "locust": [run.process.pid]}, prep.database)
@@ -856,12 +889,12 @@ def main() -> None:
             cpu = cpu_delta(before, after)
             cpu["_wall"] = after["_wall"] - before["_wall"]
             cpu["_from"], cpu["_to"] = before["_wall"], after["_wall"]
-        window = (marks.get("spawned", run.started), marks.get("stopping", time.time()))
+        window = (marks.get(window_mark, run.started), marks.get("stopping", time.time()))
         pending_at_end = pending_notifications(prep)
         drained = drain(prep, args.drain)
         figures = report(prep, run, plan, window=window, pending_at_end=pending_at_end, drained_s=drained,
                          drain_bound=args.drain, cpu=cpu, title=f"bench/load.py: {plan.duration} s",
-                         speed=(speed, machine_speed()))
+                         speed=(speed, machine_speed()), spawned=marks.get("spawned"))
         if args.json:
             print(json.dumps({k: v for k, v in figures.items() if k != "cpu"}, default=str))
     finally:

@@ -37,9 +37,27 @@ _manager_accounts = itertools.cycle(CONFIG["managers"])
 _given_up = open(CONFIG["given_up"], "a", encoding="utf-8", buffering=1)
 
 
+WARMUP_SECONDS = float(CONFIG.get("warmup_seconds", 0))
+_environment = []
+
+
+@events.init.add_listener
+def _init(environment, **kwargs):
+    _environment.append(environment)
+
+
+def _measure_after_warm_up() -> None:
+    """The same load goes on; what was counted during the warm-up is forgotten and the measured window begins."""
+    gevent.sleep(WARMUP_SECONDS)
+    _environment[0].runner.stats.reset_all()
+    _marks.write(json.dumps({"mark": "measuring", "t": time.time()}) + "\n")
+
+
 @events.spawning_complete.add_listener
 def _spawned(user_count, **kwargs):
     _marks.write(json.dumps({"mark": "spawned", "t": time.time(), "users": user_count}) + "\n")
+    if WARMUP_SECONDS > 0:
+        gevent.spawn(_measure_after_warm_up)
 
 
 @events.test_stopping.add_listener
