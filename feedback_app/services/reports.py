@@ -319,23 +319,29 @@ def month_bounds(day: date) -> tuple[date, date]:
     return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
-def _dirty_days(query: ReportQuery) -> set[date] | None:
-    """Days in range with events since the last refresh (less the margin); None: rollups never refreshed."""
+def _dirty_days(query: ReportQuery, today: date) -> set[date] | None:
+    """Days before today in range with events since the last refresh (less the margin); None: rollups never
+    refreshed. Today is read from the items whatever happened, so it is not asked about: under load nearly
+    every recent event is today's, and joining them all to their items cost 60 ms a report at 200
+    submissions/s (94 ms against 14 ms in EXPLAIN ANALYZE on the load's data)."""
     state = db.session.get(ReportRollupState, 1)
     if state is None or state.refreshed_through is None:
         return None
+    last = min(query.date_to, today - timedelta(days=1))
+    if last < query.date_from:
+        return set()
     since = state.refreshed_through - LATE_COMMIT_MARGIN
     return set(db.session.scalars(
         sa.select(FeedbackItem.created_day).distinct()
         .join(ItemEvent, ItemEvent.item_id == FeedbackItem.id)
         .where(ItemEvent.created_at >= since,
-               FeedbackItem.created_day >= query.date_from, FeedbackItem.created_day <= query.date_to)
+               FeedbackItem.created_day >= query.date_from, FeedbackItem.created_day <= last)
     ))
 
 
 def _rollup_days(query: ReportQuery, today: date) -> set[date]:
     """Closed days whose rollup rows are built and untouched since: the report reads those rows."""
-    dirty = _dirty_days(query)
+    dirty = _dirty_days(query, today)
     if dirty is None:
         return set()
     last = min(query.date_to, today - timedelta(days=1))
