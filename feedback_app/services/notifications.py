@@ -204,6 +204,12 @@ _PROCESSED = sa.update(_OUTBOX).where(_OUTBOX.c.id == sa.bindparam("message_id")
     processed_at=sa.bindparam("now"))
 
 
+def _record_sent(writer: _Writer, done: list[str]) -> None:
+    """The message's deliveries sent so far, recorded on their own: a later one failed or is held."""
+    for delivery_id in done:
+        writer.execute(_SENT, {"delivery_id": delivery_id, "now": utcnow()})
+
+
 def _send(writer: _Writer, attempt: _Attempt, action, done: list[str]) -> None:
     """Try one delivery. Sent: its id joins `done`, recorded with the message (`_finish`). Failed: the attempt
     is recorded (which ends the claim), with the message's deliveries sent before it, and the job fails."""
@@ -211,8 +217,7 @@ def _send(writer: _Writer, attempt: _Attempt, action, done: list[str]) -> None:
         action()
     except (OSError, urllib3.exceptions.HTTPError, smtplib.SMTPException, DeliveryFailed) as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
-        for delivery_id in done:
-            writer.execute(_SENT, {"delivery_id": delivery_id, "now": utcnow()})
+        _record_sent(writer, done)
         writer.execute(_FAILED, {"k": attempt.key, "error": error})
         raise DeliveryFailed(error) from None
     done.append(attempt.id)
@@ -300,8 +305,7 @@ def handle_message(outbox_id: int, *, known: dict[str, Delivery] | None = None,
             row = _claim(writer, key=_key(outbox_id, channel, target), outbox_id=outbox_id, channel=channel,
                          target=target, topic=message.topic, known=known)
         except DeliveryHeld:
-            for delivery_id in done:
-                writer.execute(_SENT, {"delivery_id": delivery_id, "now": utcnow()})
+            _record_sent(writer, done)
             raise DeliveryFailed(f"held by another job: {channel} of message {outbox_id}") from None
         if row is None:
             skipped += 1

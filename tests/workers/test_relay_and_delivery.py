@@ -258,6 +258,30 @@ def test_a_key_claimed_by_a_twin_job_is_left_to_it_until_its_lease_is_over(app, 
     assert len(water_agency_hook) == 1
 
 
+def test_a_message_whose_second_target_is_held_keeps_its_first_as_sent(app, client, water_agency_hook):
+    """A twin holds the second target's key: the first is posted and recorded sent, the message stays
+    unprocessed for the retry, which skips the first."""
+    import feedback_app.services.notifications as notifications
+
+    submit_water(client)
+    with app.app_context():
+        message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.topic == "item.routed"))
+        agency_hook = db.session.scalar(sa.select(Agency.webhook_url).where(Agency.code == "NSBN"))
+        held = ("webhook", agency_hook + "/app-backend", None, "")
+        with notifications._writer() as writer:
+            notifications._claim(writer, key=f"{message.id}:webhook:{held[1]}", outbox_id=message.id,
+                                 channel="webhook", target=held[1], topic=message.topic, known={})
+        with pytest.raises(notifications.DeliveryFailed, match="held by another job"):
+            handle_message(message.id, targets=[("webhook", agency_hook, SECRET, ""), held])
+        db.session.rollback()
+        states = dict(db.session.execute(sa.select(Delivery.target, Delivery.status)).all())
+        assert states == {agency_hook: "sent", held[1]: "sending"} and len(water_agency_hook) == 1
+        assert db.session.get(OutboxMessage, message.id).processed_at is None
+        with pytest.raises(notifications.DeliveryFailed):
+            handle_message(message.id, targets=[("webhook", agency_hook, SECRET, ""), held])
+        assert len(water_agency_hook) == 1  # the sent one is not posted again
+
+
 def test_a_message_whose_second_target_fails_keeps_its_first_as_sent(app, client, water_agency_hook):
     """Sent deliveries are recorded with their message at its end; when a later target fails, they are
     recorded with the failure, so the retry sends only what did not go."""
