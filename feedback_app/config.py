@@ -19,6 +19,9 @@ def _float_or_none(value: str) -> float | None:
     return None if value.strip().lower() in {"", "none", "off"} else float(value)
 
 
+MIN_DELIVERY_LEASE_SECONDS = 30
+
+
 def _instance_path() -> Path:
     return Path(os.environ.get("INSTANCE_PATH", PROJECT_ROOT / "instance")).resolve()
 
@@ -124,5 +127,10 @@ def load_settings(overrides: dict | None = None) -> dict:
     )
     if settings["APP_ENV"] == "production":
         settings["DEBUG"] = False
+    # A lease shorter than a send can last (a webhook's 5 s + 5 s, an e-mail's 10 s timeouts) would let a
+    # second job take a key while the first is still sending: refused at start rather than found as doubles.
+    if int(settings["DELIVERY_LEASE_SECONDS"]) < MIN_DELIVERY_LEASE_SECONDS:
+        raise RuntimeError(f"DELIVERY_LEASE_SECONDS must be at least {MIN_DELIVERY_LEASE_SECONDS}: a shorter lease "
+                           "could expire while a worker is still sending")
     settings.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(minutes=settings["TOKEN_TTL_MINUTES"]))
     return settings

