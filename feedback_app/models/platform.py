@@ -93,7 +93,9 @@ class Delivery(db.Model):
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)  # also the X-Delivery-Id
     key: Mapped[str] = mapped_column(sa.String(300), unique=True)
-    outbox_id: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
+    # The message it came from. Not indexed: deliveries are found by their key (which holds the message id,
+    # see notifications._key), and an index on this column was kept up on every delivery for no reader.
+    outbox_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     channel: Mapped[str] = mapped_column(sa.String(16))  # webhook | email | log
     target: Mapped[str] = mapped_column(sa.String(2000))
     topic: Mapped[str] = mapped_column(sa.String(64))
