@@ -605,6 +605,45 @@ def cpu_delta(before: dict, after: dict) -> dict:
     return {k: after[k] - before.get(k, 0.0) for k in after}
 
 
+def requests_by_time(run: LocustRun) -> list[tuple[float, int]]:
+    """(time, requests answered so far in the window) from locust's history, one row a second."""
+    path = Path(f"{run.prefix}_stats_history.csv")
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8") as handle:
+        return [(float(row["Timestamp"]), int(row["Total Request Count"])) for row in csv.DictReader(handle)
+                if row["Name"] == "Aggregated"]
+
+
+def cpu_timeline(snapshots: list[dict], counts: list[tuple[float, int]]) -> list[str]:
+    """One line per interval between CPU snapshots: the machine's busy cores, each group's, and gunicorn's
+    CPU per request in it. Whether a tipped run's costlier requests came on slowly (something growing with
+    the run) or at once (contention) is what the whole run's average hides."""
+    if len(snapshots) < 2:
+        return []
+
+    def answered(t: float) -> int | None:
+        before = [n for ts, n in counts if ts <= t]
+        return before[-1] if before else None
+
+    lines, start = [], snapshots[0]["_wall"]
+    for a, b in zip(snapshots, snapshots[1:]):
+        wall = b["_wall"] - a["_wall"]
+        if wall <= 0:
+            continue
+        d = cpu_delta(a, b)
+        n0, n1 = answered(a["_wall"]), answered(b["_wall"])
+        requests = (n1 - n0) if n0 is not None and n1 is not None and n1 >= n0 else None
+        per_request = (f", {1000 * d['gunicorn'] / requests:.1f} ms per request ({requests / wall:.0f} req/s)"
+                       if requests else "")
+        lines.append(f"  {a['_wall'] - start:4.0f}-{b['_wall'] - start:3.0f} s: {d['_busy'] / wall:4.2f} busy; "
+                     + ", ".join(f"{name} {d.get(key, 0.0) / wall:4.2f}" for name, key in
+                                 (("gunicorn", "gunicorn"), ("RQ", "rq workers"), ("PostgreSQL", "postgresql"),
+                                  ("locust", "locust")))
+                     + per_request)
+    return lines
+
+
 def notifications(prep: Prepared, since: float | None = None) -> list[dict]:
     """Every agency notification the stored outbox asks for: (outbox id, topic, item, its created_at, agency)."""
     engine = sa.create_engine(prep.database_url)
@@ -681,7 +720,8 @@ def machine_load() -> str:
 def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[float, float],
            pending_at_end: tuple[int, int],
            drained_s: float, drain_bound: float, cpu: dict | None, title: str,
-           speed: tuple[float, float] | None = None, spawned: float | None = None) -> dict:
+           speed: tuple[float, float] | None = None, spawned: float | None = None,
+           cpu_samples: list[dict] | None = None) -> dict:
     """Print the figures next to the targets; return them."""
     stats = locust_stats(run)
     start, end = window
@@ -816,6 +856,10 @@ def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[floa
                   f"per message (in batches of up to 50 per RQ job, run in the worker process)")
         if cpu.get("postgresql") and total_requests:
             print(f"  PostgreSQL: {1000 * cpu['postgresql'] / (total_requests + jobs):.1f} ms CPU per request or job")
+        lines = cpu_timeline(cpu_samples or [], requests_by_time(run))
+        if lines:
+            print("cores every 30 s of the window:")
+            print("\n".join(lines))
     return {"rate": sub_rate, "sustained": sustained, "p95": all_p95, "worst_p95": worst_p95, "error_rate": error_rate,
             "failures": total_failures, "requests": total_requests, "lag_p50": lag50, "lag_p95": lag95,
             "pending_at_end": pending_at_end[1], "still_pending": still_pending, "endpoints": rows,
@@ -875,12 +919,19 @@ def main() -> None:
         run = start_locust(prep, deployment.base_url, plan)
         window_mark = "measuring" if plan.warmup else "spawned"
         before = after = None
+        samples: list[dict] = []  # every 30 s of the window, for the CPU timeline
+        snapshot = lambda: cpu_snapshot({**deployment.processes(), "locust": [run.process.pid]},  # noqa: E731
+                                        prep.database)
         while run.process.poll() is None:
             marks = read_marks(run)
             if before is None and window_mark in marks:
-                before = cpu_snapshot({**deployment.processes(), "locust": [run.process.pid]}, prep.database)
+                before = snapshot()
+                samples.append(before)
             if before is not None and after is None and "stopping" in marks:
-                after = cpu_snapshot({**deployment.processes(), "locust": [run.process.pid]}, prep.database)
+                after = snapshot()
+                samples.append(after)
+            elif before is not None and after is None and time.time() - samples[-1]["_wall"] >= 30:
+                samples.append(snapshot())
             time.sleep(0.05)
         wait_locust(run, timeout=60)
         marks = read_marks(run)
@@ -894,7 +945,7 @@ def main() -> None:
         drained = drain(prep, args.drain)
         figures = report(prep, run, plan, window=window, pending_at_end=pending_at_end, drained_s=drained,
                          drain_bound=args.drain, cpu=cpu, title=f"bench/load.py: {plan.duration} s",
-                         speed=(speed, machine_speed()), spawned=marks.get("spawned"))
+                         speed=(speed, machine_speed()), spawned=marks.get("spawned"), cpu_samples=samples)
         if args.json:
             print(json.dumps({k: v for k, v in figures.items() if k != "cpu"}, default=str))
     finally:
