@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import hashlib
 import hmac
 import json
@@ -597,8 +598,28 @@ def cpu_snapshot(groups: dict[str, list[int]], database: str) -> dict[str, float
     out["receiver and this script"] = me.cpu_times().user + me.cpu_times().system
     t = psutil.cpu_times()
     out["_busy"] = sum(getattr(t, f) for f in ("user", "nice", "system", "irq", "softirq", "steal") if hasattr(t, f))
+    out.update(wal_counters(database))
     out["_wall"] = time.time()
     return out
+
+
+def wal_counters(database: str) -> dict[str, float]:
+    """PostgreSQL's WAL syncs (the whole cluster: each a wait on the disk that commits queue behind) and our
+    database's commits, so far."""
+    try:
+        engine = _admin_engine()
+        with engine.connect() as conn:
+            syncs = conn.execute(sa.text("SELECT wal_sync FROM pg_stat_wal")).scalar()
+            commits = conn.execute(sa.text("SELECT xact_commit FROM pg_stat_database WHERE datname = :d"),
+                                   {"d": database}).scalar()
+        return {"_wal_syncs": float(syncs or 0), "_commits": float(commits or 0)}
+    except sa.exc.SQLAlchemyError:
+        return {}
+
+
+@functools.cache
+def _admin_engine():
+    return sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
 
 
 def cpu_delta(before: dict, after: dict) -> dict:
@@ -856,6 +877,9 @@ def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[floa
                   f"per message (in batches of up to 50 per RQ job, run in the worker process)")
         if cpu.get("postgresql") and total_requests:
             print(f"  PostgreSQL: {1000 * cpu['postgresql'] / (total_requests + jobs):.1f} ms CPU per request or job")
+        if "_wal_syncs" in cpu and "_commits" in cpu:
+            print(f"  PostgreSQL: {cpu['_commits'] / wall:.0f} commits/s in this database (read-only ones too), "
+                  f"{cpu['_wal_syncs'] / wall:.0f} WAL syncs/s in the cluster")
         lines = cpu_timeline(cpu_samples or [], requests_by_time(run))
         if lines:
             print("cores every 30 s of the window:")
@@ -881,6 +905,10 @@ def main() -> None:
     parser.add_argument("--database", default="phananh_bench_load")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11")
     parser.add_argument("--classifier", action="store_true", help="activate the seed routing model first")
+    parser.add_argument("--pg-set", action="append", default=[], metavar="NAME=VALUE",
+                        help="ALTER DATABASE ... SET NAME = VALUE before the service starts (repeatable): to measure "
+                             "what a PostgreSQL setting changes, e.g. synchronous_commit=off (never for production "
+                             "intake: an acknowledged item must be on disk)")
     parser.add_argument("--keep", action="store_true", help="leave the database and logs for a look afterwards")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     parser.add_argument("--arrivals", choices=["paced", "poisson"], default="paced",
@@ -908,6 +936,13 @@ def main() -> None:
     flush_redis(args.redis_url)
     prep = prepare(args.database, args.redis_url, officers=args.officers, managers=args.managers,
                    classifier=args.classifier)
+    for setting in args.pg_set:
+        name, _, value = setting.partition("=")
+        if not name.replace("_", "").replace(".", "").isalnum() or not value:
+            raise SystemExit(f"--pg-set wants NAME=VALUE, not {setting!r}")
+        with _admin_engine().connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{args.database}" SET {name} = ' + "'" + value.replace("'", "''") + "'"))
+        print(f"PostgreSQL: {name} = {value} for the database {args.database}", file=sys.stderr)
     deployment = None
     try:
         plan = LoadPlan(duration=args.duration, rate=args.rate, track_ratio=args.track_ratio, arrivals=args.arrivals,
