@@ -592,3 +592,40 @@ def test_the_relays_look_up_skips_what_it_already_relayed(app):
                                                         OutboxMessage.processed_at.is_(None)).order_by(OutboxMessage.id)
         assert "ix_outbox_unprocessed" in _explain(unprocessed)
         db.session.rollback()
+
+
+def test_the_delivery_records_do_not_wait_for_the_disk_and_the_pool_gets_its_connection_back_as_it_was(app):
+    """PostgreSQL: the writer's commits (claims, sent records) run with synchronous_commit off; the
+    connection goes back to the pool with the setting reset, so a request that takes it next commits to
+    disk; a connection cut under the writer is discarded, not returned with the setting on."""
+    import feedback_app.services.notifications as notifications
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("synchronous_commit is PostgreSQL's")
+        show = "SHOW synchronous_commit"
+        with notifications._writer() as writer:
+            assert writer.connection.exec_driver_sql(show).scalar() == "off"
+            used = writer.connection.connection.dbapi_connection
+        assert used in _pooled_settings(show).keys()  # the same connection, back in the pool
+        assert set(_pooled_settings(show).values()) == {"on"}
+        with pytest.raises(sa.exc.DBAPIError):
+            with notifications._writer() as writer:
+                cut = writer.connection.connection.dbapi_connection
+                cut.close()  # as pg_terminate_backend or a network cut would leave it
+                writer.connection.exec_driver_sql("SELECT 1")
+        settings = _pooled_settings(show)
+        assert cut not in settings and set(settings.values()) == {"on"}
+
+
+def _pooled_settings(show: str) -> dict:
+    """What each connection the pool holds answers to `show` (all of them checked out at once, so that each
+    is a different one)."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        connections = [stack.enter_context(db.engine.connect()) for _ in range(db.engine.pool.checkedin())]
+        settings = {c.connection.dbapi_connection: c.exec_driver_sql(show).scalar() for c in connections}
+        for c in connections:
+            c.rollback()
+    return settings
