@@ -13,7 +13,7 @@ Columns: accuracy, macro-F1 (over the labels present in the test rows), and
 coverage at precision 0.95 with the best cut on the test rows (the upper bound
 of what a threshold chosen in training can route).
 
-    .venv/bin/python bench/classifier_variants.py [--data-dir ../shared/data] [--only jarokelo|seeclickfix|institution|thresholds|recency]
+    .venv/bin/python bench/classifier_variants.py [--data-dir ../shared/data] [--only jarokelo|seeclickfix|institution|thresholds|recency|ceiling]
 """
 
 from __future__ import annotations
@@ -396,10 +396,84 @@ def run_recency(bench, data_dir: Path):
             f"macro-F1 {f1_score(truth, predicted, average='macro', zero_division=0):.3f}")
 
 
+# ---- the data's own ceiling --------------------------------------------------------------------
+
+def _shipped_scores(split) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """The shipped pipeline on `split`: accuracy, macro-F1 (labels present in the test rows), predictions, truth."""
+    train_texts, y, train_areas, test_texts, truth, test_areas = split
+    X, Xt = features(train_texts, train_areas, test_texts, test_areas)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        classes, proba = v_current({"X": X, "Xt": Xt, "y": np.asarray(y, dtype=object)})
+    predicted = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+    truth = np.asarray(truth, dtype=object)
+    present = sorted(set(truth.tolist()))
+    return (accuracy_score(truth, predicted), f1_score(truth, predicted, labels=present, average="macro",
+                                                       zero_division=0), predicted, truth)
+
+
+def _random_split(split, seed: int):
+    """The same rows, pooled and split 80/20 at random (stratified): training and test rows of one period."""
+    from sklearn.model_selection import train_test_split
+
+    texts, labels, areas = (list(split[0]) + list(split[3]), list(split[1]) + list(split[4]),
+                            list(split[2]) + list(split[5]))
+    counts = Counter(labels)
+    keep = [i for i, label in enumerate(labels) if counts[label] >= 2]  # stratifying needs two of each
+    train, test = train_test_split(keep, test_size=0.2, stratify=[labels[i] for i in keep], random_state=seed)
+    pick = lambda values, rows: [values[i] for i in rows]  # noqa: E731
+    return (pick(texts, train), pick(labels, train), pick(areas, train),
+            pick(texts, test), pick(labels, test), pick(areas, test))
+
+
+def _near_duplicates(split, thresholds=(0.8, 0.9, 0.95)) -> None:
+    """Test rows whose nearest training row (cosine on the shipped features) is at least this similar, and how
+    often the two carry different labels: the labels' own disagreement, which no model of the text removes."""
+    train_texts, y, train_areas, test_texts, truth, test_areas = split
+    X, Xt = features(train_texts, train_areas, test_texts, test_areas)
+    y, truth = np.asarray(y, dtype=object), np.asarray(truth, dtype=object)
+    norms = lambda M: np.sqrt(np.asarray(M.multiply(M).sum(axis=1)).ravel()) + 1e-12  # noqa: E731
+    Xn, Xtn = sp.diags(1 / norms(X)) @ X, sp.diags(1 / norms(Xt)) @ Xt
+    nearest, cosine = np.zeros(Xt.shape[0], dtype=int), np.zeros(Xt.shape[0])
+    for start in range(0, Xt.shape[0], 1000):
+        similarity = (Xtn[start:start + 1000] @ Xn.T).toarray()
+        nearest[start:start + 1000] = similarity.argmax(axis=1)
+        cosine[start:start + 1000] = similarity.max(axis=1)
+    for threshold in thresholds:
+        close = cosine >= threshold
+        differs = (y[nearest[close]] != truth[close]).mean() if close.any() else float("nan")
+        say(f"  nearest training row at cosine >= {threshold}: {close.mean():.3f} of the test rows; "
+            f"its label differs in {differs:.3f} of them")
+
+
+def run_ceiling(bench, data_dir: Path) -> None:
+    """Are the targets within what the data allows? The shipped pipeline on a random split of the same rows
+    (no drift between training and test), the labels' disagreement between near-identical texts, and how
+    much a test set of this size moves macro-F1 (bootstrap over the test rows)."""
+    splits = {"Járókelő category": jarokelo_split(bench, data_dir, "category"),
+              "SeeClickFix type_large": seeclickfix_split(bench, data_dir)}
+    for name, split in splits.items():
+        say(f"\n== {name}")
+        accuracy, macro, predicted, truth = _shipped_scores(split)
+        say(f"  time split (as bench/classifier.py): accuracy {accuracy:.3f}, macro-F1 {macro:.3f}")
+        rng = np.random.default_rng(SEED)
+        samples = []
+        for _ in range(500):
+            rows = rng.integers(0, len(truth), len(truth))
+            present = sorted(set(truth[rows].tolist()))
+            samples.append(f1_score(truth[rows], predicted[rows], labels=present, average="macro", zero_division=0))
+        say(f"  its macro-F1 over 500 bootstrap samples of the test rows: 95% between "
+            f"{np.percentile(samples, 2.5):.3f} and {np.percentile(samples, 97.5):.3f}")
+        for seed in (0, 1, 2):
+            accuracy, macro, _, _ = _shipped_scores(_random_split(split, seed))
+            say(f"  random 80/20 of the same rows, seed {seed}: accuracy {accuracy:.3f}, macro-F1 {macro:.3f}")
+        _near_duplicates(split)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=REPO_ROOT.parent / "shared" / "data")
-    parser.add_argument("--only", choices=["jarokelo", "seeclickfix", "institution", "thresholds", "recency"],
+    parser.add_argument("--only", choices=["jarokelo", "seeclickfix", "institution", "thresholds", "recency", "ceiling"],
                         action="append")
     args = parser.parse_args()
     bench = load_bench()
@@ -418,6 +492,8 @@ def main() -> int:
             run_thresholds(jarokelo_split(bench, args.data_dir, "category"))
         elif part == "recency":
             run_recency(bench, args.data_dir)
+        elif part == "ceiling":
+            run_ceiling(bench, args.data_dir)
     say(f"\n(took {time.perf_counter() - started:.0f} s)")
     return 0
 
