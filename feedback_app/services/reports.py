@@ -116,6 +116,23 @@ class Tally:
         for index, value in enumerate(values[len(COUNT_COLUMNS):]):
             self.hist[index] += int(value or 0)
 
+    def add_item_class(self, status: str, on_time, rerouted, auto_routed, bucket, items: int, ratings: int,
+                       rating_sum: int) -> None:
+        """One row of `item_classes`: `items` items alike in what the figures count (see there)."""
+        self.received += items
+        if status in HANDLED_STATUSES:
+            self.handled += items
+            if on_time:
+                self.handled_on_time += items
+            if bucket is not None:
+                self.hist[bucket] += items
+        if rerouted:
+            self.rerouted += items
+        if auto_routed:
+            self.auto_routed += items
+        self.ratings += int(ratings or 0)
+        self.rating_sum += int(rating_sum or 0)
+
     def merge(self, other: "Tally") -> None:
         for name in COUNT_COLUMNS + ("overdue_open",):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -297,6 +314,26 @@ def item_figures():
     return columns
 
 
+def item_classes():
+    """The same figures as `item_figures`, as classes of alike items to group by, then count: status,
+    handled by the deadline if handled, rerouted, auto-routed, resolve-time bucket (a CASE that stops at the
+    first edge above), then the count and the ratings' count and sum; `Tally.add_item_class` adds a row.
+
+    For today's live rows (every item of the day, tens of thousands under a load) this is about half the
+    work of `item_figures`, whose 39 CASE sums each test the status again on every row: most of a day's
+    items are open and fall into a few classes. The rollups keep `item_figures` (one row per group)."""
+    item = FeedbackItem
+    seconds = item.resolve_seconds
+    bucket = sa.case(
+        (sa.or_(seconds.is_(None), seconds < 0), sa.null()),
+        *[(seconds < edge, index) for index, edge in enumerate(EDGE_SECONDS)],
+        else_=len(EDGE_SECONDS),
+    )
+    keys = [item.status, sa.or_(item.due_at.is_(None), item.handled_at <= item.due_at), item.reroutes > 0,
+            item.auto_routed.is_(True), bucket]
+    return keys, [sa.func.count(), sa.func.count(item.rating), sa.func.coalesce(sa.func.sum(item.rating), 0)]
+
+
 def _filters(source, query: ReportQuery, snapshot: DirectorySnapshot) -> list:
     rollup = source is not FeedbackItem
     col = (lambda name: source.c[name]) if rollup else (lambda name: getattr(FeedbackItem, name))
@@ -407,11 +444,12 @@ def _tallies(query: ReportQuery, snapshot: DirectorySnapshot, now: datetime) -> 
 
     if live_days:
         group = keys.column(FeedbackItem)
-        statement = (sa.select(group, *item_figures())
+        classes, counts = item_classes()
+        statement = (sa.select(group, *classes, *counts)
                      .where(FeedbackItem.created_day.in_(live_days), *_filters(FeedbackItem, query, snapshot))
-                     .group_by(group))
+                     .group_by(group, *classes))
         for row in db.session.execute(statement):
-            tallies[keys.key(row[0])].add_counts(row[1:])
+            tallies[keys.key(row[0])].add_item_class(*row[1:])
 
     # Overdue depends on the clock, not only on events: always counted from the open items themselves.
     group = keys.column(FeedbackItem)
