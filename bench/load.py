@@ -617,6 +617,44 @@ def wal_counters(database: str) -> dict[str, float]:
         return {}
 
 
+def statement_times(database: str) -> dict[str, tuple[int, float, str]] | None:
+    """pg_stat_statements' counters for our database: {queryid: (calls, total ms, the statement's start)};
+    None where the extension is not loaded (it needs shared_preload_libraries and a restart: the README)."""
+    try:
+        with _admin_engine().connect() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT queryid::text, calls, total_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) "
+                "FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = :d)"),
+                {"d": database}).all()
+    except sa.exc.SQLAlchemyError:
+        return None
+    return {q: (int(calls), float(ms), text) for q, calls, ms, text in rows}
+
+
+def statement_growth(first: tuple[float, dict], last: tuple[float, dict], before: tuple[float, dict],
+                     top: int = 8) -> list[str]:
+    """The statements whose PostgreSQL time per second grew most from the window's first interval to its
+    last: what makes a run dearer as it goes on."""
+    def per_second(a, b):
+        (t0, x), (t1, y) = a, b
+        out = {}
+        for q, (calls, ms, text) in y.items():
+            c0, m0, _ = x.get(q, (0, 0.0, text))
+            if calls > c0:
+                out[q] = ((ms - m0) / (t1 - t0), (calls - c0) / (t1 - t0), (ms - m0) / (calls - c0), text)
+        return out
+
+    early, late = per_second(before, first), per_second(*last)
+    rows = []
+    for q in set(early) | set(late):
+        e = early.get(q, (0.0, 0.0, 0.0, None))
+        l_ = late.get(q, (0.0, 0.0, 0.0, None))
+        rows.append((l_[0] - e[0], e, l_, e[3] or l_[3]))
+    rows.sort(key=lambda r: -r[0])
+    return [f"  {grew:+7.1f} ms/s ({e[0]:6.1f} -> {l_[0]:6.1f}; calls/s {e[1]:6.1f} -> {l_[1]:6.1f}; "
+            f"{e[2]:7.2f} -> {l_[2]:7.2f} ms a call) {text}" for grew, e, l_, text in rows[:top]]
+
+
 @functools.cache
 def _admin_engine():
     return sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
@@ -955,18 +993,23 @@ def main() -> None:
         window_mark = "measuring" if plan.warmup else "spawned"
         before = after = None
         samples: list[dict] = []  # every 30 s of the window, for the CPU timeline
+        statements: list[tuple[float, dict]] = []  # pg_stat_statements at the same moments, where loaded
         snapshot = lambda: cpu_snapshot({**deployment.processes(), "locust": [run.process.pid]},  # noqa: E731
                                         prep.database)
         while run.process.poll() is None:
             marks = read_marks(run)
+            took = None
             if before is None and window_mark in marks:
-                before = snapshot()
-                samples.append(before)
-            if before is not None and after is None and "stopping" in marks:
-                after = snapshot()
-                samples.append(after)
+                before = took = snapshot()
+            elif before is not None and after is None and "stopping" in marks:
+                after = took = snapshot()
             elif before is not None and after is None and time.time() - samples[-1]["_wall"] >= 30:
-                samples.append(snapshot())
+                took = snapshot()
+            if took is not None:
+                samples.append(took)
+                counters = statement_times(prep.database)
+                if counters is not None:
+                    statements.append((took["_wall"], counters))
             time.sleep(0.05)
         wait_locust(run, timeout=60)
         marks = read_marks(run)
@@ -981,6 +1024,12 @@ def main() -> None:
         figures = report(prep, run, plan, window=window, pending_at_end=pending_at_end, drained_s=drained,
                          drain_bound=args.drain, cpu=cpu, title=f"bench/load.py: {plan.duration} s",
                          speed=(speed, machine_speed()), spawned=marks.get("spawned"), cpu_samples=samples)
+        if len(statements) >= 4:
+            print("\nPostgreSQL statements whose time grew most, the window's first 30 s against its last "
+                  "(pg_stat_statements):")
+            print("\n".join(statement_growth(statements[1], statements[-2:], statements[0])))
+        elif not statements:
+            print("\n(pg_stat_statements is not loaded: no statement timeline; see the README to load it for a run)")
         if args.json:
             print(json.dumps({k: v for k, v in figures.items() if k != "cpu"}, default=str))
     finally:
