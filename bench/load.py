@@ -631,10 +631,9 @@ def statement_times(database: str) -> dict[str, tuple[int, float, str]] | None:
     return {q: (int(calls), float(ms), text) for q, calls, ms, text in rows}
 
 
-def statement_growth(first: tuple[float, dict], last: tuple[float, dict], before: tuple[float, dict],
-                     top: int = 8) -> list[str]:
-    """The statements whose PostgreSQL time per second grew most from the window's first interval to its
-    last: what makes a run dearer as it goes on."""
+def statement_growth(samples: list[tuple[float, dict]], top: int = 8) -> list[str]:
+    """The statements whose PostgreSQL time per second grew most from the window's first interval between
+    `samples` (time, `statement_times`) to its last: what makes a run dearer as it goes on."""
     def per_second(a, b):
         (t0, x), (t1, y) = a, b
         out = {}
@@ -644,7 +643,7 @@ def statement_growth(first: tuple[float, dict], last: tuple[float, dict], before
                 out[q] = ((ms - m0) / (t1 - t0), (calls - c0) / (t1 - t0), (ms - m0) / (calls - c0), text)
         return out
 
-    early, late = per_second(before, first), per_second(*last)
+    early, late = per_second(*samples[:2]), per_second(*samples[-2:])
     rows = []
     for q in set(early) | set(late):
         e = early.get(q, (0.0, 0.0, 0.0, None))
@@ -971,18 +970,20 @@ def main() -> None:
 
     speed = machine_speed()
     print(f"before: {machine_load()}; a Python loop of 20 M additions takes {speed:.2f} s", file=sys.stderr)
+    settings = [setting.partition("=")[::2] for setting in args.pg_set]
+    for name, value in settings:  # checked before anything is made, so that a typo leaves nothing behind
+        if not name.replace("_", "").replace(".", "").isalnum() or not value:
+            raise SystemExit(f"--pg-set wants NAME=VALUE, not {name}={value}")
     flush_redis(args.redis_url)
     prep = prepare(args.database, args.redis_url, officers=args.officers, managers=args.managers,
                    classifier=args.classifier)
-    for setting in args.pg_set:
-        name, _, value = setting.partition("=")
-        if not name.replace("_", "").replace(".", "").isalnum() or not value:
-            raise SystemExit(f"--pg-set wants NAME=VALUE, not {setting!r}")
-        with _admin_engine().connect() as conn:
-            conn.execute(sa.text(f'ALTER DATABASE "{args.database}" SET {name} = ' + "'" + value.replace("'", "''") + "'"))
-        print(f"PostgreSQL: {name} = {value} for the database {args.database}", file=sys.stderr)
     deployment = None
     try:
+        for name, value in settings:
+            with _admin_engine().connect() as conn:
+                quoted = "'" + value.replace("'", "''") + "'"
+                conn.execute(sa.text(f'ALTER DATABASE "{args.database}" SET {name} = {quoted}'))
+            print(f"PostgreSQL: {name} = {value} for the database {args.database}", file=sys.stderr)
         plan = LoadPlan(duration=args.duration, rate=args.rate, track_ratio=args.track_ratio, arrivals=args.arrivals,
                         background_nice=args.background_nice, warmup=args.warmup)
         deployment = Deployment(prep.env, background_nice=plan.background_nice).start()
@@ -1027,7 +1028,7 @@ def main() -> None:
         if len(statements) >= 4:
             print("\nPostgreSQL statements whose time grew most, the window's first 30 s against its last "
                   "(pg_stat_statements):")
-            print("\n".join(statement_growth(statements[1], statements[-2:], statements[0])))
+            print("\n".join(statement_growth(statements)))
         elif not statements:
             print("\n(pg_stat_statements is not loaded: no statement timeline; see the README to load it for a run)")
         if args.json:
