@@ -629,3 +629,104 @@ def _pooled_settings(show: str) -> dict:
         for c in connections:
             c.rollback()
     return settings
+
+
+def _messages_of_one_item(client, count: int) -> list[int]:
+    """`count` item.routed messages of one item (each its own key), straight into the outbox."""
+    import uuid
+
+    body = submit_water(client)
+    db.session.execute(sa.delete(OutboxMessage))
+    db.session.execute(sa.insert(OutboxMessage), [
+        {"topic": "item.routed", "job_key": f"chunk:{uuid.uuid4().hex}", "payload": {"item_id": body["id"]},
+         "attempts": 0} for _ in range(count)])
+    db.session.commit()
+    return db.session.scalars(sa.select(OutboxMessage.id).order_by(OutboxMessage.id)).all()
+
+
+def test_a_batch_claims_and_records_its_deliveries_a_chunk_at_a_time(app, client, water_agency_hook, monkeypatch):
+    """A claim and a record per delivery were two statements and two commits per notification: a batch
+    claims the keys of CLAIM_CHUNK messages with one statement and records their deliveries with one."""
+    import feedback_app.services.notifications as notifications
+    from workers.jobs import handle_outbox_batch
+
+    monkeypatch.setattr(notifications, "RECORD_SECONDS", 3600)  # records by chunk only, however slow the machine
+    statements = []
+    with app.app_context():
+        ids = _messages_of_one_item(client, 25)
+        listener = lambda conn, cursor, statement, *args: statements.append(" ".join(statement.split()[:3]))  # noqa: E731
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert handle_outbox_batch(ids) == {"messages": 25, "processed": 25, "sent": 25, "skipped": 0}
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
+                                 .where(OutboxMessage.processed_at.is_(None))) == 0
+        assert dict(db.session.execute(sa.select(Delivery.status, sa.func.count()).group_by(Delivery.status)).all()) == {"sent": 25}
+    assert len(water_agency_hook) == 25 == len({hook["headers"]["X-Delivery-Id"] for hook in water_agency_hook})
+    claims = [s for s in statements if s.startswith("INSERT INTO deliveries")]
+    records = [s for s in statements if s.startswith(("WITH sent", "UPDATE deliveries"))]
+    assert len(claims) == 3  # 10 + 10 + 5 messages
+    # PostgreSQL: deliveries and messages in one statement; elsewhere one UPDATE of each.
+    assert len(records) == 3
+
+
+def test_a_message_failing_gives_back_the_claims_it_did_not_use(app, client, water_agency_hook):
+    """Its first target refused: the second, claimed with it, is given back at once instead of being held
+    until the lease is over, so the retry sends it straight away."""
+    from feedback_app.services.notifications import DeliveryFailed
+
+    submit_water(client)
+    with app.app_context():
+        message_id = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.topic == "item.routed"))
+        agency_hook = db.session.scalar(sa.select(Agency.webhook_url).where(Agency.code == "NSBN"))
+        refused = ("webhook", "http://127.0.0.1:1/app-backend", None, "")
+        with pytest.raises(DeliveryFailed):
+            handle_message(message_id, targets=[refused, ("webhook", agency_hook, SECRET, "")])
+        db.session.rollback()
+        rows = {r.target: r for r in db.session.scalars(sa.select(Delivery))}
+        assert (rows[refused[1]].status, rows[refused[1]].attempts) == ("pending", 1)
+        assert (rows[agency_hook].status, rows[agency_hook].claimed_at, rows[agency_hook].attempts) == ("pending", None, 0)
+        assert water_agency_hook == []
+        assert handle_message(message_id, targets=[("webhook", agency_hook, SECRET, "")]) == {"sent": 1, "skipped": 0}
+        db.session.commit()
+    assert len(water_agency_hook) == 1
+
+
+def test_a_claim_is_renewed_before_it_is_a_third_of_the_lease_old_and_a_lost_one_is_not_used(
+        app, client, water_agency_hook, monkeypatch):
+    """A chunk's POSTs may take long (timeouts): before a claim older than a third of the lease is used, the
+    chunk's unused claims are renewed, and one that is no longer this job's (a twin took it over) is not
+    posted: its message fails, to be retried."""
+    from datetime import timedelta
+
+    import feedback_app.services.notifications as notifications
+    from feedback_app.models.types import utcnow
+    from workers.jobs import handle_outbox_batch
+
+    lease = timedelta(seconds=app.config.get("DELIVERY_LEASE_SECONDS", 60))
+    skew = [timedelta(0)]
+    monkeypatch.setattr(notifications, "utcnow", lambda: utcnow() + skew[0])
+    real_post = notifications._post
+    with app.app_context():
+        first, second, third = _messages_of_one_item(client, 3)
+
+        def slow_post(row, url, secret, payload):
+            real_post(row, url, secret, payload)
+            if row.key.startswith(f"{first}:"):  # the first POST took half the lease; a twin took the third over
+                skew[0] = lease / 2
+                with db.engine.begin() as connection:
+                    connection.execute(sa.update(Delivery).where(Delivery.key.startswith(f"{third}:"))
+                                       .values(claimed_at=utcnow() - timedelta(seconds=1)))
+
+        monkeypatch.setattr(notifications, "_post", slow_post)
+        before = utcnow()
+        with pytest.raises(notifications.DeliveryFailed, match="1 of 3"):
+            handle_outbox_batch([first, second, third])
+        db.session.rollback()
+        rows = {int(r.key.split(":")[0]): r for r in db.session.scalars(sa.select(Delivery))}
+        assert rows[first].status == rows[second].status == "sent"
+        assert rows[second].claimed_at >= before + lease / 2  # renewed before its POST
+        assert rows[third].status == "sending" and rows[third].claimed_at < before  # the twin's, left alone
+        assert db.session.get(OutboxMessage, third).processed_at is None
+    assert [hook["headers"]["X-Delivery-Id"] for hook in water_agency_hook] == [rows[first].id, rows[second].id]
