@@ -19,11 +19,27 @@ MAX_NEAREST_KM = 25.0
 CHECK_EVERY_SECONDS = 30.0
 
 
+class _WithoutMarks(dict):
+    """`str.translate`'s table for `fold`: a combining mark (category Mn) to None, which drops it, any other
+    character to itself, looked up once per character below U+3000 (Latin, Vietnamese, the marks
+    themselves; what `fold` meets) and kept, so that the table stays small whatever a text holds."""
+
+    def __missing__(self, code: int):
+        value = None if unicodedata.category(chr(code)) == "Mn" else code
+        if code < 0x3000:
+            self[code] = value
+        return value
+
+
+_WITHOUT_MARKS = _WithoutMarks()
+_SPACES = re.compile(r"\s+")
+
+
 def fold(text: str) -> str:
-    """Lower case without diacritics (đ -> d): how addresses are typed on phones."""
+    """Lower case without diacritics (đ -> d): how addresses are typed on phones. The marks are dropped by
+    one `translate` (a Python test of each character's category took 25 us of a 190-character report)."""
     text = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
-    return re.sub(r"\s+", " ", text).strip().lower()
+    return _SPACES.sub(" ", text.translate(_WITHOUT_MARKS)).strip().lower()
 
 
 @dataclass(frozen=True)

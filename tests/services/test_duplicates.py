@@ -98,3 +98,29 @@ def test_likely_duplicates_scores_the_open_items_of_the_field_nearby(app_ctx, db
     near = [(row.tracking_code, score) for row, score in likely_duplicates(item)]
     assert pool[0].tracking_code not in [code for code, _ in near]
     assert {code for code, _ in near} == {code for code, _ in expected} - {pool[0].tracking_code}
+
+
+def test_fold_drops_exactly_the_combining_marks_whatever_the_characters():
+    """`fold` drops marks with a translate table filled in as characters are met (and kept only below
+    U+3000): the same text as testing each character's category, for every character of the planes a
+    report may hold, composed or not, and for text beyond them."""
+    import random
+    import re
+    import unicodedata
+
+    from feedback_app.services.directory import _WITHOUT_MARKS, fold
+
+    def by_category(text: str) -> str:  # the definition
+        text = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+        return re.sub(r"\s+", " ", text).strip().lower()
+
+    every = [chr(c) for c in range(0x20, 0x3400) if not 0xD800 <= c < 0xE000]
+    draw = random.Random(5)
+    texts = ["Đèn đường trước nhà số 25 Ngô Gia Tự bị hỏng", "Ðiện  chập\tchờn ở THÔN Đông", "Kátyú a Szent István körúton",
+             unicodedata.normalize("NFD", "Ổ gà ở đường Lý Thái Tổ"), "", "   ", "\u0301\u0323a\u0303",
+             "".join(every)] + ["".join(draw.choice(every) for _ in range(200)) for _ in range(300)]
+    texts += ["".join(chr(draw.randrange(0x3000, 0x30000)) for _ in range(50)) + " đường" for _ in range(50)]
+    for text in texts:
+        assert fold(text) == by_category(text)
+    assert max(_WITHOUT_MARKS) < 0x3000  # what lies beyond is looked up, not kept
