@@ -50,3 +50,15 @@ def machine_speed(additions: int = 5_000_000) -> float:
         exec(code, {})
         best = min(best, time.perf_counter() - started)
     return best * 20_000_000 / additions
+
+
+def gunicorn_model(env: dict, workers: int = 2) -> str:
+    """How gunicorn will serve, as gunicorn.conf.py and any GUNICORN_CMD_ARGS in `env` make it: "2 workers of
+    2 threads (keep-alive 75 s)" or "2 sync workers"."""
+    printed = subprocess.run([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--print-config", "wsgi:app"],
+                             env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    settings = {key.strip(): value.strip() for key, _, value in (line.partition("=") for line in printed.splitlines())}
+    threads, keepalive = int(settings["threads"]), int(settings["keepalive"])
+    if threads > 1:
+        return f"{workers} workers of {threads} threads (keep-alive {keepalive} s)"
+    return f"{workers} sync workers"

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_env, fresh_database, migrate_and_load  # noqa: E402
+from bench.common import bench_env, fresh_database, gunicorn_model, migrate_and_load  # noqa: E402
 
 
 def payloads(n: int = 200) -> list[dict]:
@@ -144,7 +144,7 @@ def main() -> None:
     bodies = payloads()
     load = run_wrk if shutil.which("wrk") else run_python
     print(f"load generator: {'wrk' if load is run_wrk else 'python threads'}; {args.connections} connections, "
-          f"{args.seconds} s each; PostgreSQL; gunicorn 2 sync workers; classifier {'on' if args.classifier else 'off'}",
+          f"{args.seconds} s each; PostgreSQL; gunicorn {gunicorn_model(env)}; classifier {'on' if args.classifier else 'off'}",
           file=sys.stderr)
 
     gunicorn = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind"]

@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import PG_ADMIN, bench_env, fresh_database, machine_speed, migrate_and_load  # noqa: E402
+from bench.common import PG_ADMIN, bench_env, fresh_database, gunicorn_model, machine_speed, migrate_and_load  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 LOCUSTFILE = ROOT / "bench" / "load_locustfile.py"
@@ -801,7 +801,7 @@ def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[floa
         print(f"machine speed: a Python loop of 20 M additions took {speed[0]:.2f} s before the run and "
               f"{speed[1]:.2f} s after it (the README's figures were taken when it took {README_SPEED}; "
               f"the speed also drifts during a run)")
-    print(f"deployment: gunicorn 2 sync workers, PostgreSQL db {prep.database}, {prep.env['REDIS_URL']}, "
+    print(f"deployment: gunicorn {gunicorn_model(prep.env)}, PostgreSQL db {prep.database}, {prep.env['REDIS_URL']}, "
           f"2 RQ workers (python -m workers worker) and the scheduler"
           f"{f' under nice -n {plan.background_nice}' if plan.background_nice else ''}; "
           f"agency webhooks to {prep.receiver.url}")
