@@ -24,6 +24,7 @@ late by the p95 target (0.3 s) may be counted in the next window.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import functools
 import hashlib
@@ -44,7 +45,6 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,42 +126,68 @@ class Arrival:
     signed: bool
 
 
+class _Hook(asyncio.Protocol):
+    """One connection to the receiver: HTTP/1.1 requests with a Content-Length, kept alive, each answered 204."""
+
+    def __init__(self, receiver: "Receiver"):
+        self.receiver = receiver
+        self.buffer = bytearray()
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            lines = bytes(self.buffer[:end]).decode("latin-1").split("\r\n")
+            headers = {}
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            length = int(headers.get("content-length") or 0)
+            if len(self.buffer) < end + 4 + length:
+                return  # the body is still on its way
+            raw = bytes(self.buffer[end + 4:end + 4 + length])
+            del self.buffer[:end + 4 + length]
+            target = lines[0].split(" ")
+            self.receiver.record(target[1] if len(target) > 1 else "/", headers, raw)
+            if headers.get("connection", "").lower() == "close":
+                self.transport.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                self.transport.close()
+                return
+            self.transport.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+
+
 class Receiver:
-    """The agencies' webhook endpoint: POST /hook/<agency code>; records every arrival and answers 204."""
+    """The agencies' webhook endpoint: POST /hook/<agency code>; records every arrival and answers 204.
+
+    It stands for the agencies' own servers, which are not on the API's machine: an asyncio server on a thread
+    of this script, parsing only what a webhook sends. http.server's threads and header parsing took 0.05 of
+    the 2 cores at 190 webhooks/s, taken from the service it measures."""
 
     def __init__(self):
         self.arrivals: list[Arrival] = []
         self.lock = threading.Lock()
-        receiver = self
+        self.loop = asyncio.new_event_loop()
+        self.server = self.loop.run_until_complete(
+            self.loop.create_server(lambda: _Hook(self), "127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                now = time.time()
-                agency = self.path.rsplit("/", 1)[-1]
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = {}
-                expected = "sha256=" + hmac.new(webhook_secret(agency).encode(), raw, hashlib.sha256).hexdigest()
-                arrival = Arrival(now, self.headers.get("X-Delivery-Id") or "", agency,
-                                  (body.get("item") or {}).get("id"), body.get("topic"),
-                                  hmac.compare_digest(expected, self.headers.get("X-Signature") or ""))
-                with receiver.lock:
-                    receiver.arrivals.append(arrival)
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    def record(self, path: str, headers: dict, raw: bytes) -> None:
+        now = time.time()
+        agency = path.rsplit("/", 1)[-1]
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        expected = "sha256=" + hmac.new(webhook_secret(agency).encode(), raw, hashlib.sha256).hexdigest()
+        arrival = Arrival(now, headers.get("x-delivery-id") or "", agency, (body.get("item") or {}).get("id"),
+                          body.get("topic"), hmac.compare_digest(expected, headers.get("x-signature") or ""))
+        with self.lock:
+            self.arrivals.append(arrival)
 
     def start(self) -> "Receiver":
         self.thread.start()
@@ -172,8 +198,9 @@ class Receiver:
             return list(self.arrivals)
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.loop.call_soon_threadsafe(self.server.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
 
 
 # --------------------------------------------------------------------------------------------- the deployment
