@@ -283,15 +283,18 @@ class _Ledger:
         taken = self.writer.execute(_claim_statement(self.writer.dialect), [
             {"d_id": str(uuid.uuid5(DELIVERY_NAMESPACE, key)), "d_key": key, "d_outbox": outbox_id,
              "d_channel": channel, "d_target": target, "d_topic": topic, "d_now": now, "d_stale": now - self.lease}
-            for key, (outbox_id, channel, target, topic) in rows.items()])
+            # In key order: two jobs claiming some of the same keys lock their rows in the same order.
+            for key, (outbox_id, channel, target, topic) in sorted(rows.items())])
         self.claimed_at = now
         for row in taken:
             states[row.key] = _Attempt(row.id, row.key)
             self.unused[row.key] = row.id
         others = [key for key in rows if key not in states]
         if others:  # sent by an earlier job, or claimed by a twin whose lease is not over
-            for row in self.writer.execute(_STATUSES.where(in_values(_DELIVERIES.c.key, others)), {}):
-                states[row.key] = SENT if row.status == "sent" else HELD
+            found = {row.key: row.status for row in self.writer.execute(
+                _STATUSES.where(in_values(_DELIVERIES.c.key, others)), {})}
+            for key in others:  # a row gone meanwhile (nothing deletes one) is left for the retry too
+                states[key] = SENT if found.get(key) == "sent" else HELD
         return states
 
     def usable(self, attempt: _Attempt) -> bool:
