@@ -282,19 +282,30 @@ def test_a_message_whose_second_target_is_held_keeps_its_first_as_sent(app, clie
         assert len(water_agency_hook) == 1  # the sent one is not posted again
 
 
-def test_a_message_whose_second_target_fails_keeps_its_first_as_sent(app, client, water_agency_hook):
-    """Sent deliveries are recorded with their message at its end; when a later target fails, they are
-    recorded with the failure, so the retry sends only what did not go."""
+REFUSED = ("webhook", "http://127.0.0.1:1/app-backend", None, "")  # nothing listens on port 1
+
+
+def _fail_with_a_refused_target(client, refused_first: bool) -> tuple[int, str]:
+    """An item.routed message delivered to its agency's hook and to a refused one, in the order asked; the
+    job fails. Returns (message id, the agency's hook). Inside an app context."""
     from feedback_app.services.notifications import DeliveryFailed
 
     submit_water(client)
+    message_id = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.topic == "item.routed"))
+    agency_hook = db.session.scalar(sa.select(Agency.webhook_url).where(Agency.code == "NSBN"))
+    targets = [("webhook", agency_hook, SECRET, ""), REFUSED]
+    with pytest.raises(DeliveryFailed):
+        handle_message(message_id, targets=targets[::-1] if refused_first else targets)
+    db.session.rollback()
+    return message_id, agency_hook
+
+
+def test_a_message_whose_second_target_fails_keeps_its_first_as_sent(app, client, water_agency_hook):
+    """Sent deliveries are recorded with their message at its end; when a later target fails, they are
+    recorded with the failure, so the retry sends only what did not go."""
     with app.app_context():
-        message_id = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.topic == "item.routed"))
-        agency_hook = db.session.scalar(sa.select(Agency.webhook_url).where(Agency.code == "NSBN"))
-        refused = ("webhook", "http://127.0.0.1:1/app-backend", None, "")
-        with pytest.raises(DeliveryFailed):
-            handle_message(message_id, targets=[("webhook", agency_hook, SECRET, ""), refused])
-        db.session.rollback()
+        message_id, agency_hook = _fail_with_a_refused_target(client, refused_first=False)
+        refused = REFUSED
         states = dict(db.session.execute(sa.select(Delivery.target, Delivery.status)).all())
         assert states == {agency_hook: "sent", refused[1]: "pending"}
         assert len(water_agency_hook) == 1
@@ -674,16 +685,9 @@ def test_a_batch_claims_and_records_its_deliveries_a_chunk_at_a_time(app, client
 def test_a_message_failing_gives_back_the_claims_it_did_not_use(app, client, water_agency_hook):
     """Its first target refused: the second, claimed with it, is given back at once instead of being held
     until the lease is over, so the retry sends it straight away."""
-    from feedback_app.services.notifications import DeliveryFailed
-
-    submit_water(client)
     with app.app_context():
-        message_id = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.topic == "item.routed"))
-        agency_hook = db.session.scalar(sa.select(Agency.webhook_url).where(Agency.code == "NSBN"))
-        refused = ("webhook", "http://127.0.0.1:1/app-backend", None, "")
-        with pytest.raises(DeliveryFailed):
-            handle_message(message_id, targets=[refused, ("webhook", agency_hook, SECRET, "")])
-        db.session.rollback()
+        message_id, agency_hook = _fail_with_a_refused_target(client, refused_first=True)
+        refused = REFUSED
         rows = {r.target: r for r in db.session.scalars(sa.select(Delivery))}
         assert (rows[refused[1]].status, rows[refused[1]].attempts) == ("pending", 1)
         assert (rows[agency_hook].status, rows[agency_hook].claimed_at, rows[agency_hook].attempts) == ("pending", None, 0)
