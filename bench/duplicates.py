@@ -8,6 +8,10 @@ pool_similarity (the same scoring likely_duplicates() uses) and suggested when s
 
 Run from the repo root: .venv/bin/python bench/duplicates.py [--sample PATH]
 The last stdout line is one JSON object with the figures.
+
+.venv/bin/python bench/duplicates.py --cost: what scoring costs instead, on the load's texts (bench/load.py's 6,000
+submissions from ../shared/data): the memory a cached text takes, and an officer's detail view scoring 200
+candidates drawn from them, timed once every text has been seen (best of 5 rounds of 50 pools).
 """
 
 from __future__ import annotations
@@ -84,10 +88,46 @@ def fmt(value: float | None) -> str:
     return "  n/a" if value is None else f"{value:.3f}"
 
 
+def cost() -> None:
+    import random
+    import time
+    import tracemalloc
+
+    from bench.load import build_bodies
+    from feedback_app.services import duplicates
+
+    texts = [body["description"] for body in build_bodies(6000)]
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    kept = [duplicates._profile.__wrapped__(text) for text in texts]
+    each = (tracemalloc.get_traced_memory()[0] - before) / len(kept)
+    tracemalloc.stop()
+    print(f"{len(texts)} texts of {sum(map(len, texts)) / len(texts):.0f} characters on average: a cached profile "
+          f"{each:.0f} bytes, its text {sum(sys.getsizeof(t) for t in texts) / len(texts):.0f} bytes; "
+          f"the cache holds {duplicates.PROFILE_CACHE} texts")
+    draw = random.Random(1)
+    pools = [[draw.choice(texts) for _ in range(duplicates.MAX_CANDIDATES + 1)] for _ in range(50)]
+    for pool in pools:
+        duplicates.scores_at_least(pool, MIN_SCORE)
+    rounds = []
+    for _ in range(5):
+        misses = duplicates._profile.cache_info().misses
+        started = time.perf_counter()
+        for pool in pools:
+            duplicates.scores_at_least(pool, MIN_SCORE)
+        rounds.append((time.perf_counter() - started) / len(pools))
+        missed = duplicates._profile.cache_info().misses - misses
+    print(f"scoring an item against {duplicates.MAX_CANDIDATES} candidates: {min(rounds) * 1e6:.0f} us "
+          f"(best of 5 rounds; {missed / len(pools):.0f} texts a pool not in the cache in the last round)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=Path, default=SAMPLE)
+    parser.add_argument("--cost", action="store_true", help="memory and time of scoring instead of its precision")
     args = parser.parse_args()
+    if args.cost:
+        return cost()
 
     items = load(args.sample)
     pairs = candidate_pairs(items)

@@ -60,6 +60,25 @@ def test_the_detail_views_scores_are_the_pools_to_the_last_bit():
             assert scores_at_least(pool, threshold) == [(j, s) for j, s in scores if s >= threshold]
 
 
+def test_a_cached_profile_is_small_and_counts_past_a_byte():
+    """The cache keeps a 3-gram's number in 2 bytes and its count in as few as the text's length needs; a
+    3-gram repeated thousands of times (a description of 4,000 letters) is still counted exactly."""
+    from collections import Counter
+
+    from feedback_app.services.duplicates import _profile, _shingles
+
+    text = "Đèn đường trước nhà số 25 Ngô Gia Tự bị hỏng mấy hôm nay"
+    ids, tallies, numbers = _profile(text)
+    assert ids.itemsize == 2 and tallies.itemsize == 1 and numbers == {"25"}
+    for long_text in ("a" * 4000, "ô " * 2000 + "ngõ 5", "Nước " * 800):
+        ids, tallies, _ = _profile(long_text)
+        grams = {g: n for g, n in _shingles(long_text).items()}
+        assert max(grams.values()) > 255 and tallies.itemsize == 2
+        symbols = "abcdefghijklmnopqrstuvwxyz0123456789 "
+        names = ["".join(symbols[int(i) // 37 ** k % 37] for k in (2, 1, 0)) for i in ids]
+        assert dict(zip(names, tallies.tolist())) == grams and list(Counter(grams)) == names
+
+
 def test_likely_duplicates_scores_the_open_items_of_the_field_nearby(app_ctx, db_session):
     """Through the database: the same field and area (or radius), open, not merged; scored as the pool says."""
     import sqlalchemy as sa
