@@ -49,6 +49,12 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
+    def arguments(self, schema, *args, **kwargs):
+        """As flask-smorest's, with a schema class made an instance once, here: given a class, webargs makes
+        one on every request, and a marshmallow schema deep-copies its fields as it is made (4% of an
+        officer's queue read, 2% of an action, in py-spy's samples). The OpenAPI document is the same."""
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
+
 
 def _strict_arguments() -> None:
     """webargs would drop unknown query parameters; our schemas say RAISE, and webargs should listen."""

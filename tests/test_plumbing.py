@@ -146,3 +146,39 @@ def test_in_values_writes_the_values_into_the_statement_and_finds_exactly_them(d
         sa.select(table.c.k).where(in_values(table.c.id, ids[::2]), table.c.k != sa.bindparam("other", "x")))
     assert sorted(found.scalars()) == sorted(TRICKY[::2])
     assert connection.execute(sa.select(table.c.k).where(in_values(table.c.k, ["nobody"]))).first() is None
+
+
+def test_an_arguments_schema_given_as_a_class_is_made_once_not_per_request():
+    """Our Blueprint makes the schema instance when the route is declared: webargs would make one (deep-copying
+    its fields) on every request. Bad input is still refused with the usual 422."""
+    import flask
+    import flask_smorest
+    import marshmallow as ma
+
+    from feedback_app.extensions import Blueprint
+
+    made = []
+
+    class Query(ma.Schema):
+        n = ma.fields.Integer(required=True)
+
+        def __init__(self, *args, **kwargs):
+            made.append(1)
+            super().__init__(*args, **kwargs)
+
+    app = flask.Flask(__name__)
+    app.config.update(API_TITLE="t", API_VERSION="1", OPENAPI_VERSION="3.0.3")
+    api = flask_smorest.Api(app)
+    blp = Blueprint("probe", __name__, url_prefix="/probe")
+
+    @blp.route("")
+    @blp.arguments(Query, location="query")
+    def probe(query):
+        return {"n": query["n"]}
+
+    api.register_blueprint(blp)
+    client = app.test_client()
+    before = len(made)
+    assert [client.get(f"/probe?n={n}").get_json() for n in range(3)] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert client.get("/probe?n=x").status_code == 422
+    assert len(made) == before
