@@ -17,6 +17,25 @@ users_cli = AppGroup("users", help="Staff accounts.")
 calendar_cli = AppGroup("calendar", help="Decreed days off and make-up working days.")
 retention_cli = AppGroup("retention", help="Erase old personal data.")
 reports_cli = AppGroup("reports", help="The daily rollups behind the processing-rate reports.")
+outbox_cli = AppGroup("outbox", help="Background work: notifications and their deliveries.")
+
+
+@outbox_cli.command("status")
+@click.option("--max-lag", type=float, default=60.0, show_default=True,
+              help="Exit 1 when the oldest message not yet done is older than this many seconds.")
+def outbox_status(max_lag):
+    """How far the workers are behind (for a monitor: exit 1 past --max-lag). On a machine shared with the API,
+    niced workers fall behind without end once it saturates; this is the figure to watch."""
+    from feedback_app.services.outbox import backlog
+
+    state = backlog()
+    age = state["oldest_not_processed_seconds"]
+    for name, value in state.items():
+        click.echo(f"{name}\t{'' if value is None else round(value, 1) if isinstance(value, float) else value}")
+    db.session.rollback()
+    if age is not None and age > max_lag:
+        click.echo(f"behind: the oldest message not done is {age:.0f} s old (more than {max_lag:g} s)", err=True)
+        sys.exit(1)
 
 
 @reports_cli.command("refresh")
@@ -191,4 +210,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(calendar_cli)
     app.cli.add_command(retention_cli)
     app.cli.add_command(reports_cli)
+    app.cli.add_command(outbox_cli)
     app.cli.add_command(classifier_cli)
