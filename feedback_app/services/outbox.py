@@ -1,7 +1,11 @@
 """Side effects are written as outbox rows in the caller's transaction; a relay moves them to RQ."""
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+from feedback_app.extensions import db
 from feedback_app.models import OutboxMessage
+from feedback_app.models.types import utcnow
 from feedback_app.services import bulk
 from feedback_app.services.notifications import may_be_heard
 
@@ -32,11 +36,6 @@ def backlog(now=None) -> dict:
       and the one a monitor should read: a message whose delivery was given up on (an agency's server down
       for a day) stays not done, and its age, forever, but it leaves the recent lag once newer messages
       follow it."""
-    import sqlalchemy as sa
-
-    from feedback_app.extensions import db
-    from feedback_app.models.types import utcnow
-
     now = now or utcnow()
     table = OutboxMessage.__table__
 

@@ -45,10 +45,11 @@ def get_item_and_contact(user: StaffUser, item_id: str) -> tuple[FeedbackItem, s
 # The columns a queue entry shows (the description cut as `summary` cuts it), read as plain rows.
 # The table's columns, not the mapped attributes: a statement of plain columns skips the ORM's compile and
 # result stages (`bench/intake_cost.py --case queue`).
-_QUEUE_COLUMNS = tuple(FeedbackItem.__table__.c[name] for name in (
+_ITEMS = FeedbackItem.__table__
+_QUEUE_COLUMNS = tuple(_ITEMS.c[name] for name in (
     "id", "tracking_code", "status", "version", "title", "category_id", "agency_id", "area_id", "created_at",
     "due_at", "assigned_to_id", "sent_back_at", "predicted_category", "prediction_probability")) + (
-    sa.func.substr(FeedbackItem.__table__.c.description, 1, 300).label("description"),)
+    sa.func.substr(_ITEMS.c.description, 1, 300).label("description"),)
 
 
 def list_queue(user: StaffUser, *, page: int, page_size: int, status: str | None = None, category: str | None = None,
@@ -98,15 +99,13 @@ def _paged(query):
     """The page of `query` (a select of item ids under the queue's filters) in the queue's order, and its total
     by a subquery run once: one statement. Page size and offset are parameters."""
     total = sa.select(sa.func.count()).select_from(query.subquery()).scalar_subquery()
-    c = FeedbackItem.__table__.c
     return (query.with_only_columns(*_QUEUE_COLUMNS, total.label("total"))
-            .order_by(c.due_at.asc().nulls_last(), c.created_at, c.id)
+            .order_by(_ITEMS.c.due_at.asc().nulls_last(), _ITEMS.c.created_at, _ITEMS.c.id)
             .limit(sa.bindparam("page_size")).offset(sa.bindparam("offset")))
 
 
-_AGENCY_QUEUE_BY_STATUS = _paged(sa.select(FeedbackItem.__table__.c.id).where(
-    FeedbackItem.__table__.c.agency_id == sa.bindparam("agency_id"),
-    FeedbackItem.__table__.c.status == sa.bindparam("status")))
+_AGENCY_QUEUE_BY_STATUS = _paged(sa.select(_ITEMS.c.id).where(
+    _ITEMS.c.agency_id == sa.bindparam("agency_id"), _ITEMS.c.status == sa.bindparam("status")))
 
 
 def _queue_page(statement, params: dict, page: int, page_size: int, now: datetime) -> dict:
@@ -167,7 +166,6 @@ _ATTACHMENT_ROWS = (sa.select(_ATTACHMENTS.c.id, _ATTACHMENTS.c.content_type, _A
 _CONTACTS = ItemContact.__table__
 _CONTACT = sa.select(_CONTACTS.c.name, _CONTACTS.c.phone, _CONTACTS.c.email, _CONTACTS.c.erased_at).where(
     _CONTACTS.c.item_id == sa.bindparam("item_id"))
-_ITEMS = FeedbackItem.__table__
 _ITEM_AND_CONTACT = (sa.select(FeedbackItem, _CONTACTS.c.item_id, *_CONTACT.selected_columns)
                      .outerjoin(_CONTACTS, _CONTACTS.c.item_id == FeedbackItem.id)
                      .where(FeedbackItem.id == sa.bindparam("item_id")))
