@@ -1,5 +1,5 @@
-"""Periodic work: the outbox relay and RQ's due retries every second, the clock watcher and the report rollups every minute, the
-reconciler every five minutes, and the retention of personal data once a day.
+"""Periodic work: the outbox relay and RQ's due retries every second, the reconciler every 30 s, the clock watcher and the
+report rollups every minute, and the retention of personal data once a day.
 
 Only one scheduler acts at a time: on PostgreSQL a session-level advisory lock, elsewhere a file lock under
 instance/. A second scheduler waits, so nothing is ever doubled; if the first dies its lock dies with it.
@@ -15,6 +15,11 @@ import sqlalchemy as sa
 
 log = logging.getLogger(__name__)
 LOCK_KEY = 7_431_002  # any constant shared by every scheduler of one database
+# How often the reconciler looks for notification jobs Redis lost or a killed worker stranded (it looks at messages
+# dispatched a minute ago or more: relay.LOST_AFTER_SECONDS). A worker reading several queues takes a job off its
+# queue before it marks it started; killed in between, the job is in no queue and no registry, and only the
+# reconciler sees it. Every five minutes, such a notification came 5 to 10 minutes late (bench/chaos.py, once).
+RECONCILE_SECONDS = 30
 
 
 class SingleScheduler:
@@ -134,7 +139,7 @@ def _loop(app, retries: RetryMover, started: float, stop_after: float | None, ti
             if now - last_rollups >= 60:
                 enqueue_rollup_refresh()
                 last_rollups = now
-            if now - last_reconcile >= 300:
+            if now - last_reconcile >= RECONCILE_SECONDS:
                 requeue_lost()
                 last_reconcile = now
             if now - last_retention >= 86400:

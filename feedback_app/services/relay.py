@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -91,11 +92,16 @@ def _job_id(job_key: str) -> str:
     return "outbox-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in job_key)[:180]
 
 
-def requeue_lost(*, older_than_seconds: int = 300) -> int:
+LOST_AFTER_SECONDS = 60
+
+
+def requeue_lost(*, older_than_seconds: int = LOST_AFTER_SECONDS) -> int:
     """The reconciler: a dispatched message no job has finished is made pending again when its job is lost:
     gone from Redis (a wiped Redis), or stranded (it says queued but is in no queue, or started but no
-    worker holds it: a worker killed between taking it and starting it). Deliveries' unique keys make the
-    second run harmless."""
+    worker holds it: a worker killed between taking it off the queue and starting it, which RQ does not
+    see). Only messages dispatched at least `older_than_seconds` ago are looked at. A job waiting its turn
+    is still in its queue, so a long queue is not mistaken for a lost job; a twin run, if one ever came of
+    a look-up racing a worker's start, is harmless: deliveries' unique keys make the second run a no-op."""
     from rq.exceptions import NoSuchJobError
     from rq.job import Job, JobStatus
     from rq.registry import StartedJobRegistry
@@ -105,16 +111,15 @@ def requeue_lost(*, older_than_seconds: int = 300) -> int:
     connection = rq_connection()
     q = queue(NOTIFICATIONS, connection)
     started = StartedJobRegistry(queue=q)
-    now = utcnow()
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     rows = db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.dispatched_at.is_not(None), OutboxMessage.processed_at.is_(None))
+        sa.select(OutboxMessage).where(OutboxMessage.processed_at.is_(None), OutboxMessage.dispatched_at.is_not(None),
+                                       OutboxMessage.dispatched_at <= cutoff)
         .order_by(OutboxMessage.id).limit(5000)
     ).all()
     restored = 0
     verdicts: dict[str, bool] = {}  # a batch's job is looked up once for all its messages
     for message in rows:
-        if (now - message.dispatched_at).total_seconds() < older_than_seconds:
-            continue
         job_id = message.job_id or _job_id(message.job_key)
         if job_id not in verdicts:
             try:
