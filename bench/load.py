@@ -19,7 +19,9 @@ met / not met, and where the CPU went (gunicorn, RQ workers, scheduler, PostgreS
 
 Targets (issue 8): 200 submissions/s sustained, p95 < 300 ms, error rate 0, queue lag p95 < 10 s. The rates
 are read against the rate offered (at least 200/s): every 10-s window holds at least 97% of it, since an answer
-late by the p95 target (0.3 s) may be counted in the next window.
+late by the p95 target (0.3 s) may be counted in the next window. With --arrivals poisson the count offered is
+a random draw, so each window is read against what the schedule offered in it (every submission records when
+it was offered).
 """
 from __future__ import annotations
 
@@ -544,11 +546,22 @@ def read_marks(run: LocustRun) -> dict:
 
 
 def read_acks(path: Path) -> list[tuple[str, str, float]]:
+    """(tracking code, item id, time answered) of every 201."""
     rows = []
     for line in path.read_text().splitlines():
-        code, item_id, t = line.split("\t")
+        code, item_id, t = line.split("\t")[:3]
         rows.append((code, item_id, float(t)))
     return rows
+
+
+def read_offers(run: "LocustRun") -> list[float]:
+    """When each submission was offered by the arrival schedule, answered (the acks' fourth column) or given
+    up on: the count offered in a window, whatever the service did with it."""
+    offers = [float(line.split("\t")[3]) for line in run.acks.read_text().splitlines()
+              if line.count("\t") >= 3]
+    offers += [json.loads(line)["offered"] for line in run.given_up.read_text().splitlines()
+               if line.strip() and "offered" in line]
+    return offers
 
 
 def locust_stats(run: LocustRun) -> list[dict]:
@@ -816,6 +829,9 @@ def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[floa
     buckets = Counter(int((t - start) // 10) for t in in_window)
     full = [buckets.get(i, 0) / 10 for i in range(int(seconds // 10))]
     sub_rate = len(in_window) / seconds
+    offers = [o for o in read_offers(run) if start <= o <= end]
+    offered_buckets = Counter(int((o - start) // 10) for o in offers)
+    offered_full = [offered_buckets.get(i, 0) / 10 for i in range(int(seconds // 10))]
     aggregated = next((r for r in stats if r["Name"] == "Aggregated"), None)
     total_requests = int(aggregated["Request Count"]) if aggregated else 0
     total_failures = int(aggregated["Failure Count"]) if aggregated else 0
@@ -883,6 +899,9 @@ def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[floa
     print(f"\nsubmissions acknowledged (201) in the window: {len(in_window)} in {seconds:.0f} s; "
           f"10-s windows: min {min(full, default=0):.1f}, median {statistics.median(full) if full else 0:.1f}, "
           f"max {max(full, default=0):.1f} /s")
+    print(f"submissions offered by the schedule ({plan.arrivals}) in the window: {len(offers)} "
+          f"({len(offers) / seconds:.1f}/s); 10-s windows: min {min(offered_full, default=0):.1f}, "
+          f"max {max(offered_full, default=0):.1f} /s")
     if plan.warmup and spawned is not None:
         warming = latency_timeline(run, spawned, start)
         print(f"warm-up: the same load for {start - spawned:.0f} s before the window, not counted; p50 / p95 of "
@@ -901,15 +920,32 @@ def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[floa
     # would fall short of 200 by chance alone; an answer inside the p95 target (300 ms) may land in the next
     # window, so a window that kept up holds at least (1 - 0.3 s / 10 s) of the rate offered, and the whole
     # run at least (1 - 0.3 s / its length). The offered rate itself must reach the target.
+    #
+    # Paced, the rate offered is exact, and it is the reference. Poisson, the count offered in a window is a
+    # random draw (about ±4.5/s over 10 s, ±0.8/s over 300 s at 200/s), so each window is read against what
+    # the schedule offered in it: a service that kept up answers that many, whatever the draw. The schedule's
+    # offers keep their times when the service is slow (the chain does not wait for answers), so a saturated
+    # service still falls short of them.
     late = TARGETS["p95_ms"] / 1000
     offered_ok = plan.rate >= TARGETS["rate"]
-    mean_floor = plan.rate * (1 - late / seconds)
-    window_floor = plan.rate * (1 - late / 10)
+    if plan.arrivals == "poisson" and offers:
+        reference = len(offers) / seconds
+        kept_up = [answered >= offered * (1 - late / 10) for answered, offered in zip(full, offered_full)]
+        slowest = min(range(len(full)), key=lambda i: full[i] - offered_full[i] * (1 - late / 10), default=0)
+        window_target = f">= {offered_full[slowest] * (1 - late / 10):.1f}/s" if full else ">= -"
+        window_ok = all(kept_up)
+        sustained = full[slowest] if full else 0.0
+        window_label = "submissions/s (10-s window most behind)"
+    else:
+        reference = plan.rate
+        window_target = f">= {plan.rate * (1 - late / 10):.1f}/s"
+        window_ok = sustained >= plan.rate * (1 - late / 10)
+        window_label = "submissions/s (slowest 10-s window)"
+    mean_floor = reference * (1 - late / seconds)
     lines = [
         status_line("submissions/s (mean over the window)", f"{sub_rate:.1f}", f">= {mean_floor:.1f}/s",
                     offered_ok and sub_rate >= mean_floor),
-        status_line("submissions/s (slowest 10-s window)", f"{sustained:.1f}", f">= {window_floor:.1f}/s",
-                    offered_ok and sustained >= window_floor),
+        status_line(window_label, f"{sustained:.1f}", window_target, offered_ok and window_ok),
         status_line("p95, all requests", f"{all_p95:.0f} ms", "< 300 ms", all_p95 < TARGETS["p95_ms"]),
         status_line("p95, worst endpoint", f"{worst_p95:.0f} ms", "< 300 ms", worst_p95 < TARGETS["p95_ms"]),
         status_line("error rate", f"{error_rate:.4%} ({total_failures})", "0", total_failures == 0),
@@ -920,6 +956,9 @@ def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[floa
     print("\n".join(lines))
     print(f"  (the rate targets are {TARGETS['rate']:g}/s sustained, offered {plan.rate:g}/s: each 10-s window holds "
           f"what answered in it, and an answer {late * 1000:.0f} ms late, inside the p95 target, counts in the next one)")
+    if plan.arrivals == "poisson":
+        print(f"  (Poisson arrivals: the schedule drew {len(offers) / seconds:.1f}/s for a mean of {plan.rate:g}/s; the rates "
+              f"are read against what it offered, window by window)")
     if still_pending:
         print(f"  (lag figures cover only the notifications that arrived; {still_pending} never did within the bound)")
     if cpu:
@@ -948,7 +987,7 @@ def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[floa
         if lines:
             print("cores every 30 s of the window:")
             print("\n".join(lines))
-    return {"rate": sub_rate, "sustained": sustained, "p95": all_p95, "worst_p95": worst_p95, "error_rate": error_rate,
+    return {"rate": sub_rate, "offered": len(offers) / seconds, "sustained": sustained, "p95": all_p95, "worst_p95": worst_p95, "error_rate": error_rate,
             "failures": total_failures, "requests": total_requests, "lag_p50": lag50, "lag_p95": lag95,
             "pending_at_end": pending_at_end[1], "still_pending": still_pending, "endpoints": rows,
             "loop_seconds_before_after": speed,

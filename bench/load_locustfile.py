@@ -7,7 +7,7 @@ Everything comes from the JSON file named by PHANANH_LOAD_CONFIG (written by ben
 - citizens track items that were acknowledged (201) earlier;
 - officers, one per agency, list their queue and accept / resolve the first item with If-Match;
 - managers read the processing-rate report.
-Each 201 is appended to the `acks` file (tracking code, item id, time) so that the caller can count what
+Each 201 is appended to the `acks` file (tracking code, item id, time answered, time offered) so that the caller can count what
 was acknowledged against what was stored.
 """
 from __future__ import annotations
@@ -84,24 +84,31 @@ def paced_at_random(rate: float):
     def wait_time(user) -> float:
         now = time.monotonic()
         user._period = max(getattr(user, "_period", now - period) + period, now - period)
-        return max(0.0, user._period + random.uniform(0.0, period) - now)
+        return _offer(user, user._period + random.uniform(0.0, period), now)
 
     return wait_time
 
 
 def poisson_throughput(rate: float):
-    """The gap from one task's start to the next drawn from an exponential distribution of mean 1/rate (a
-    task longer than its gap is followed at once): each user's tasks, and all users' together, are a Poisson
-    process, burstier than `paced_at_random`; the count offered in a window varies (about ±4.5/s over 10 s
-    at 200/s)."""
+    """The gap from one task's offer to the next drawn from an exponential distribution of mean 1/rate: each
+    user's offers, and all users' together, are a Poisson process, burstier than `paced_at_random`, and the
+    count offered in a window varies (about ±4.5/s over 10 s at 200/s). The offers are a chain of their own:
+    a task that overruns its gap is followed at once and the next offers keep their times, so how many are
+    offered in a window does not depend on how fast the service answers."""
 
     def wait_time(user) -> float:
         now = time.monotonic()
-        wait = max(0.0, random.expovariate(rate) - (now - getattr(user, "_started", now)))
-        user._started = now + wait
-        return wait
+        return _offer(user, getattr(user, "_offer", now) + random.expovariate(rate), now)
 
     return wait_time
+
+
+def _offer(user, at: float, now: float) -> float:
+    """Keep the moment the user's next task is offered (monotonic `at`, and as wall-clock time for the
+    tasks that record it) and return the wait until then."""
+    user._offer = at
+    user._offered_at = time.time() + (at - now)
+    return max(0.0, at - now)
 
 
 # Independent citizens do not act in step. With locust's constant_throughput (fixed gaps) the users fell into
@@ -125,6 +132,9 @@ class SubmittingCitizen(FastHttpUser):
 
     @task
     def submit(self):
+        # When this submission was offered by the schedule (it starts then, or at once if the user ran late):
+        # bench/load.py counts the offers of a window from it.
+        offered = getattr(self, "_offered_at", None) or time.time()
         body = random.choice(BODIES)
         device = uuid.uuid4().hex
         headers = {"Content-Type": "application/json", "X-API-Key": API_KEY, "X-Device-Id": device,
@@ -138,12 +148,13 @@ class SubmittingCitizen(FastHttpUser):
                 if status == 201:
                     answer = response.json()
                     ACKED.append((answer["tracking_code"], device))
-                    _acks.write(f"{answer['tracking_code']}\t{answer['id']}\t{time.time():.3f}\n")
+                    _acks.write(f"{answer['tracking_code']}\t{answer['id']}\t{time.time():.3f}\t{offered:.3f}\n")
                     response.success()
                     return
                 response.failure(f"HTTP {status}")
             if not _retryable(status) or time.monotonic() > deadline:
-                _given_up.write(json.dumps({"key": headers["Idempotency-Key"], "status": status}) + "\n")
+                _given_up.write(json.dumps({"key": headers["Idempotency-Key"], "status": status,
+                                            "offered": round(offered, 3)}) + "\n")
                 return
             name = "POST /api/v1/feedback (retry)"
             gevent.sleep(delay)
