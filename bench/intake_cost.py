@@ -187,12 +187,16 @@ def officer_queue(app, client, requests: int) -> None:
     _counting(read, range(200), range(200, 200 + requests))
 
 
+def _database(case: str) -> str:
+    return f"phananh_bench_cost_{case.replace('-', '_')}"
+
+
 def child(case: str, requests: int) -> None:
     """Inside valgrind: build the app, warm it up, then count `requests` requests of `case`."""
     from bench.common import bench_env, fresh_database, migrate_and_load
     from bench.intake import payloads
 
-    env = bench_env(fresh_database(f"phananh_bench_cost_{case.replace('-', '_')}"))
+    env = bench_env(fresh_database(_database(case)))
     if case == "load-submit":
         env.update(RATELIMIT_ENABLED="1", RATELIMIT_DEFAULT="1000000 per minute",
                    REDIS_URL="redis://127.0.0.1:6379/13")
@@ -250,6 +254,9 @@ def measure(case: str, requests: int) -> float:
              sys.executable, __file__, "--child", case, "--requests", str(requests)],
             cwd=ROOT, capture_output=True, text=True,
         )
+    from bench.common import drop_database
+
+    drop_database(_database(case))
     found = re.search(r"Collected : (\d+)", result.stderr)
     if result.returncode != 0 or not found:
         raise SystemExit(f"callgrind run of {case} failed:\n{result.stderr[-2000:]}")

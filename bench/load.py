@@ -55,7 +55,8 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import PG_ADMIN, bench_env, fresh_database, gunicorn_model, machine_speed, migrate_and_load  # noqa: E402
+from bench.common import (PG_ADMIN, bench_env, drop_database, fresh_database, gunicorn_model,  # noqa: E402
+                          machine_speed, migrate_and_load)
 
 DATA = ROOT.parent / "shared" / "data"
 LOCUSTFILE = ROOT / "bench" / "load_locustfile.py"
@@ -430,13 +431,6 @@ def flush_redis(url: str) -> None:
     import redis
 
     redis.Redis.from_url(url, socket_timeout=5).flushdb()
-
-
-def drop_database(name: str) -> None:
-    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
 
 
 def warm_up(prep: Prepared, base_url: str, n: int = 10) -> list[tuple[str, str, float]]:

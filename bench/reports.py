@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import PG_ADMIN, bench_env, fresh_database, migrate_and_load  # noqa: E402
+from bench.common import PG_ADMIN, bench_env, drop_database, fresh_database, migrate_and_load  # noqa: E402
 
 DB_NAME = "phananh_bench_reports"
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -772,13 +772,6 @@ def seeded_items(name: str) -> int | None:
         return None
     finally:
         engine.dispose()
-
-
-def drop_database(name: str) -> None:
-    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
 
 
 def main() -> None:
