@@ -981,7 +981,8 @@ def report(prep: Prepared, run: LocustRun, plan: LoadPlan, *, window: tuple[floa
         if lines:
             print("cores every 30 s of the window:")
             print("\n".join(lines))
-    return {"rate": sub_rate, "offered": len(offers) / seconds, "sustained": sustained, "p95": all_p95, "worst_p95": worst_p95, "error_rate": error_rate,
+    return {"rate": sub_rate, "offered": len(offers) / seconds, "sustained": sustained, "p95": all_p95,
+            "worst_p95": worst_p95, "error_rate": error_rate,
             "failures": total_failures, "requests": total_requests, "lag_p50": lag50, "lag_p95": lag95,
             "pending_at_end": pending_at_end[1], "still_pending": still_pending, "endpoints": rows,
             "loop_seconds_before_after": speed,

@@ -7,8 +7,8 @@ Everything comes from the JSON file named by PHANANH_LOAD_CONFIG (written by ben
 - citizens track items that were acknowledged (201) earlier;
 - officers, one per agency, list their queue and accept / resolve the first item with If-Match;
 - managers read the processing-rate report.
-Each 201 is appended to the `acks` file (tracking code, item id, time answered, time offered) so that the caller can count what
-was acknowledged against what was stored.
+Each 201 is appended to the `acks` file (tracking code, item id, time answered, time offered) so that the
+caller can count what was acknowledged against what was stored, and what was offered in a window.
 """
 from __future__ import annotations
 
