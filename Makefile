@@ -16,7 +16,7 @@ PORT ?= 5000
 WEB_WORKERS ?= 2
 export FLASK_APP := wsgi.py
 
-.PHONY: run test install install-dev browser migrate directory model worker bench-intake clean
+.PHONY: run stop test install install-dev browser migrate directory model worker bench-intake clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,11 +62,16 @@ run: model
 	trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
+# The embedded Redis outlives `make run` on purpose (it keeps queued jobs for the next run); this stops it.
+stop:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -c "from feedback_app.config import _instance_path; \
+	from feedback_app.embedded_redis import stop_embedded_redis; stop_embedded_redis(_instance_path())"; fi
+
 test: install-dev browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench-intake: install-dev
 	$(BIN)/python bench/intake.py
 
-clean:
+clean: stop
 	rm -rf $(VENV) instance .pytest_cache
