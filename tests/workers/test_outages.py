@@ -86,3 +86,22 @@ def test_two_schedulers_side_by_side_double_nothing(app, client):
         assert events == 120
         outbox = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.topic.like("clock.%")))
         assert outbox == 120
+
+
+def test_make_stop_shuts_down_the_embedded_redis_that_make_run_leaves_running(tmp_path):
+    """The README's `make stop`: the instance's redis-server answers before and not after, and a second stop is
+    harmless (nothing to stop)."""
+    from feedback_app.embedded_redis import _ping
+
+    instance = tmp_path / "instance"
+    ensure_embedded_redis(instance)
+    assert _ping(instance / "redis.sock")
+    env = {**os.environ, "INSTANCE_PATH": str(instance)}
+    try:
+        for _ in range(2):
+            done = subprocess.run(["make", "--no-print-directory", "stop", f"BIN={os.path.dirname(sys.executable)}"],
+                                  cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
+            assert not _ping(instance / "redis.sock")
+    finally:
+        stop_embedded_redis(instance, save=False)  # a failed test leaves no server behind
