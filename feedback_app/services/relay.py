@@ -112,15 +112,18 @@ def requeue_lost(*, older_than_seconds: int = LOST_AFTER_SECONDS) -> int:
     q = queue(NOTIFICATIONS, connection)
     started = StartedJobRegistry(queue=q)
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    rows = db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.processed_at.is_(None), OutboxMessage.dispatched_at.is_not(None),
-                                       OutboxMessage.dispatched_at <= cutoff)
+    # Plain columns, not ORM rows: a saturated machine can hold thousands of messages waiting in RQ, and this
+    # runs every 30 s.
+    rows = db.session.execute(
+        sa.select(OutboxMessage.id, OutboxMessage.job_id, OutboxMessage.job_key)
+        .where(OutboxMessage.processed_at.is_(None), OutboxMessage.dispatched_at.is_not(None),
+               OutboxMessage.dispatched_at <= cutoff)
         .order_by(OutboxMessage.id).limit(5000)
     ).all()
-    restored = 0
+    lost: list[int] = []
     verdicts: dict[str, bool] = {}  # a batch's job is looked up once for all its messages
-    for message in rows:
-        job_id = message.job_id or _job_id(message.job_key)
+    for message_id, job_id, job_key in rows:
+        job_id = job_id or _job_id(job_key)
         if job_id not in verdicts:
             try:
                 status = Job.fetch(job_id, connection=connection).get_status()
@@ -132,7 +135,15 @@ def requeue_lost(*, older_than_seconds: int = LOST_AFTER_SECONDS) -> int:
                 or (status == JobStatus.STARTED and job_id not in started)
             )
         if verdicts[job_id]:
-            message.dispatched_at = None
-            restored += 1
+            lost.append(message_id)
+    restored = 0
+    if lost:
+        # A message its job finished meanwhile keeps its marks: only the still unprocessed are made pending.
+        restored = db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id.in_(lost), OutboxMessage.processed_at.is_(None))
+            .values(dispatched_at=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
     db.session.commit()
     return restored

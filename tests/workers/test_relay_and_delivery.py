@@ -532,6 +532,32 @@ def test_a_job_a_killed_worker_took_off_its_queue_is_found_within_a_minute(app, 
         assert requeue_lost(older_than_seconds=0) == 0
 
 
+def test_a_message_its_job_finishes_while_the_reconciler_looks_keeps_its_marks(app, client, water_agency_hook,
+                                                                               monkeypatch):
+    """The reconciler judges a job lost, and the job finishes before the reconciler writes: the message stays
+    dispatched and processed, and is not sent again."""
+    from rq.job import Job
+
+    from feedback_app.models.types import utcnow
+    from feedback_app.services.relay import requeue_lost
+
+    with app.app_context():
+        q = _one_message_relayed(client)
+        q.connection.flushdb()  # the job is gone from Redis: judged lost
+        fetch = Job.fetch.__func__
+
+        def fetch_as_the_job_finishes(cls, job_id, *args, **kwargs):
+            db.session.execute(sa.update(OutboxMessage).values(processed_at=utcnow()))
+            return fetch(cls, job_id, *args, **kwargs)
+
+        monkeypatch.setattr(Job, "fetch", classmethod(fetch_as_the_job_finishes))
+        assert requeue_lost(older_than_seconds=0) == 0
+        monkeypatch.undo()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
+                                 .where(OutboxMessage.dispatched_at.is_(None))) == 0
+        assert relay_outbox() == 0
+
+
 def test_a_breach_reaches_the_coordinator_by_email_through_a_real_smtp_server(app, client):
     """A minimal SMTP server on loopback stands in for the province's mail relay."""
     import socketserver
