@@ -801,7 +801,7 @@ def status_line(label: str, value: str, target: str, met: bool | None) -> str:
 
 
 # What bench.common.machine_speed() read on the days of the README's load figures.
-README_SPEED = "1.30-1.75 s"
+README_SPEED = "0.66-0.73 s"
 
 
 def machine_load() -> str:
