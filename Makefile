@@ -64,8 +64,7 @@ run: model
 
 # The embedded Redis outlives `make run` on purpose (it keeps queued jobs for the next run); this stops it.
 stop:
-	@if [ -x $(BIN)/python ]; then $(BIN)/python -c "from feedback_app.config import _instance_path; \
-	from feedback_app.embedded_redis import stop_embedded_redis; stop_embedded_redis(_instance_path())"; fi
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m feedback_app.embedded_redis stop; fi
 
 test: install-dev browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -22,7 +22,8 @@ def _float_or_none(value: str) -> float | None:
 MIN_DELIVERY_LEASE_SECONDS = 30
 
 
-def _instance_path() -> Path:
+def instance_path() -> Path:
+    """INSTANCE_PATH, or instance/ in the checkout: where the embedded defaults live."""
     return Path(os.environ.get("INSTANCE_PATH", PROJECT_ROOT / "instance")).resolve()
 
 
@@ -45,7 +46,7 @@ def load_settings(overrides: dict | None = None) -> dict:
     """Read every setting once; `overrides` (tests, tools) win over the environment."""
     overrides = dict(overrides or {})
     env = overrides.get("APP_ENV") or os.environ.get("APP_ENV", "development")
-    instance = Path(overrides.get("INSTANCE_PATH") or _instance_path())
+    instance = Path(overrides.get("INSTANCE_PATH") or instance_path())
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'feedback.db'}"
     settings = {
         "APP_ENV": env,

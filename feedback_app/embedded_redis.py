@@ -65,3 +65,13 @@ def stop_embedded_redis(instance_path: str | os.PathLike, *, save: bool = True) 
             redis.Redis(unix_socket_path=str(socket_path)).shutdown(save=save, nosave=not save)
         except redis.ConnectionError:
             pass  # the server closed the connection as it exited: that is the success case
+
+
+if __name__ == "__main__":  # `make stop`: python -m feedback_app.embedded_redis stop
+    import sys
+
+    from feedback_app.config import instance_path
+
+    if sys.argv[1:] != ["stop"]:
+        raise SystemExit("usage: python -m feedback_app.embedded_redis stop")
+    stop_embedded_redis(instance_path())
